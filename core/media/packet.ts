@@ -29,6 +29,12 @@ export interface MediaPacket {
   codec: Codec;
   /** The FLV tag body, untouched. A view into the received buffer when the tag arrived in one chunk. */
   body: Buffer;
+  /**
+   * Where the codec payload starts inside `body`, past FLV's own per-tag headers (legacy AVC: 5, legacy
+   * AAC: 2, Enhanced RTMP: 5 plus any ModEx/multitrack framing). For a config packet this is where the
+   * decoder configuration record (avcC, hvcC, av1C, AudioSpecificConfig, OpusHead...) begins.
+   */
+  dataOffset: number;
   /** Byte offset of the tag header in the FLV byte stream it came from (diagnostics). */
   offset?: number;
   /** Enhanced RTMP multitrack: the track id (0 for single-track). */
