@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (name === '--version' || name === '-v') {
     const { createRequire } = await import('node:module');
-    console.log(createRequire(import.meta.url)('../../package.json').version);
+    console.log(createRequire(import.meta.url)('../package.json').version);
     return 0;
   }
   const command: Command | undefined = commands.find((c) => c.name === name);

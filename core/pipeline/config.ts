@@ -1,0 +1,346 @@
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
+import { z, type ZodIssue, type ZodTypeAny } from 'zod';
+import { WsflvError } from '../errors.js';
+import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { Component, Role, SinkComponent, SourceComponent, StageComponent } from './component.js';
+import { findMalformedReference, interpolate } from './interpolate.js';
+import { describeKind, type DataKind } from './kinds.js';
+import { nearestName, type ComponentRegistry } from './registry.js';
+
+export type YamlPath = (string | number)[];
+
+/** One problem in a pipeline file, located precisely enough for an editor to jump to it. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted YAML path, e.g. `pipelines.live.stages[1].mode`. */
+  path: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.message}${d.path ? ` (at ${d.path})` : ''}`;
+}
+
+/** The pipeline file cannot be used; `diagnostics` lists every problem found, in file order. */
+export class ConfigError extends WsflvError {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[]) {
+    super('WSFLV_ERR_CONFIG', diagnostics.map(formatDiagnostic).join('\n'));
+    this.diagnostics = diagnostics;
+  }
+}
+
+export interface ComponentUse<C extends Component> {
+  component: C;
+  options: any;
+  path: YamlPath;
+}
+
+export interface SinkUse extends ComponentUse<SinkComponent> {
+  /** Stages applied on this sink's branch only, after the pipeline's shared chain. */
+  stages: ComponentUse<StageComponent>[];
+}
+
+export interface PipelineSpec {
+  name: string;
+  source: ComponentUse<SourceComponent>;
+  stages: ComponentUse<StageComponent>[];
+  sinks: SinkUse[];
+}
+
+export interface PipelineConfig {
+  file: string;
+  server: ServerConfig;
+  pipelines: PipelineSpec[];
+}
+
+/** A YAML file parsed and interpolated, before components are resolved (plugins load in between). */
+export class ParsedConfigFile {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly #doc: Document;
+  readonly #lines: LineCounter;
+  readonly #value: unknown;
+
+  constructor(
+    readonly file: string,
+    text: string,
+    env: Record<string, string | undefined> = process.env,
+  ) {
+    this.#lines = new LineCounter();
+    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true });
+    for (const error of this.#doc.errors) {
+      const [line, col] = this.#position(error.pos[0]);
+      this.diagnostics.push({ file, line, col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` });
+    }
+    if (this.diagnostics.length === 0) this.#interpolate(env);
+    this.#value = this.diagnostics.length === 0 ? this.#doc.toJS() : undefined;
+  }
+
+  static async read(file: string, env?: Record<string, string | undefined>): Promise<ParsedConfigFile> {
+    return new ParsedConfigFile(file, await readFile(file, 'utf8'), env);
+  }
+
+  get value(): unknown {
+    return this.#value;
+  }
+
+  /** Plugin specifiers listed under `plugins:` (validated lightly: they are needed before the rest). */
+  get plugins(): string[] {
+    const value = this.#value as { plugins?: unknown } | undefined;
+    if (!value || !Array.isArray(value.plugins)) return [];
+    return value.plugins.filter((p): p is string => typeof p === 'string');
+  }
+
+  #server: ServerConfig | undefined;
+
+  /**
+   * The validated `server:` section. Available before components are resolved, because services that
+   * components depend on (the listener) are configured from it. Problems are reported once.
+   */
+  get server(): ServerConfig {
+    if (!this.#server) {
+      const raw = (this.#value as { server?: unknown } | undefined)?.server ?? {};
+      const result = serverConfigSchema.safeParse(raw);
+      if (!result.success) reportIssues(this, ['server'], result.error.issues, 'server', serverConfigSchema);
+      this.#server = result.success ? result.data : serverConfigSchema.parse({});
+    }
+    return this.#server;
+  }
+
+  report(path: YamlPath, message: string, { atKey = false } = {}): void {
+    const offset = this.#offsetOf(path, atKey);
+    const [line, col] = this.#position(offset);
+    this.diagnostics.push({ file: this.file, line, col, path: formatPath(path), message });
+  }
+
+  #interpolate(env: Record<string, string | undefined>): void {
+    visit(this.#doc, {
+      Scalar: (_key, node) => {
+        if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+        const original = node.value;
+        const malformed = findMalformedReference(original);
+        if (malformed) {
+          this.#reportNode(node, `malformed variable reference \`${malformed}\`: use \${NAME}, \${NAME:-default}, or $\${ for a literal \${`);
+          return;
+        }
+        const { value, missing } = interpolate(original, env);
+        for (const name of missing) {
+          this.#reportNode(node, `environment variable ${name} is not set and has no default (write \${${name}:-default} to give one)`);
+        }
+        node.value = node.type === Scalar.PLAIN ? plainScalarValue(value) : value;
+      },
+    });
+  }
+
+  #reportNode(node: Node, message: string): void {
+    const [line, col] = this.#position(node.range?.[0] ?? 0);
+    this.diagnostics.push({ file: this.file, line, col, path: '', message });
+  }
+
+  #position(offset: number): [number, number] {
+    const { line, col } = this.#lines.linePos(offset);
+    return [line, col];
+  }
+
+  /** Offset of the deepest node that exists along `path`: the key itself for unknown-key errors. */
+  #offsetOf(path: YamlPath, atKey: boolean): number {
+    let node: unknown = this.#doc.contents;
+    let offset = (node as Node | null)?.range?.[0] ?? 0;
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i]!;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === segment);
+        if (!pair) break;
+        const last = i === path.length - 1;
+        if (last && atKey && isScalar(pair.key)) return pair.key.range?.[0] ?? offset;
+        node = pair.value;
+        offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node | null)?.range?.[0] ?? offset;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        if (!node) break;
+        offset = (node as Node).range?.[0] ?? offset;
+      } else {
+        break;
+      }
+    }
+    return offset;
+  }
+}
+
+/** An interpolated plain scalar is typed the way YAML would type it (`${PORT:-8080}` is a number). */
+function plainScalarValue(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === '' || text === 'null' || text === '~') return null;
+  return text;
+}
+
+export function formatPath(path: YamlPath): string {
+  return path.reduce<string>((out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment), '');
+}
+
+const componentRef = z.union([z.string(), z.object({ type: z.string() }).passthrough()]);
+const topLevelSchema = z
+  .object({
+    server: z.unknown().optional(),
+    plugins: z.array(z.string()).optional(),
+    pipelines: z.record(
+      z
+        .object({
+          source: componentRef,
+          stages: z.array(componentRef).optional(),
+          sinks: z.array(componentRef).min(1, 'a pipeline needs at least one sink'),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/**
+ * Resolves every component against the registry, validates each one's options with its own schema
+ * and checks that each link carries the kind of data its consumer expects.
+ */
+export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegistry): PipelineConfig {
+  if (parsed.diagnostics.length > 0) throw new ConfigError(parsed.diagnostics);
+  const top = topLevelSchema.safeParse(parsed.value ?? {});
+  if (!top.success) {
+    reportIssues(parsed, [], top.error.issues, 'pipeline file', topLevelSchema);
+    throw new ConfigError(sortDiagnostics(parsed.diagnostics));
+  }
+  if (Object.keys(top.data.pipelines).length === 0) parsed.report(['pipelines'], 'no pipelines are defined');
+
+  const server = parsed.server;
+
+  const pipelines: PipelineSpec[] = [];
+  for (const [name, raw] of Object.entries(top.data.pipelines)) {
+    const base: YamlPath = ['pipelines', name];
+    const source = resolveComponent(parsed, registry, 'source', raw.source, [...base, 'source']);
+    const stages = (raw.stages ?? []).map((ref, i) => resolveComponent(parsed, registry, 'stage', ref, [...base, 'stages', i]));
+    const sinks = raw.sinks.map((ref, i): SinkUse | undefined => {
+      const path = [...base, 'sinks', i];
+      const { stages: branch, ...rest } = typeof ref === 'string' ? { stages: undefined } : (ref as { stages?: unknown });
+      const sink = resolveComponent(parsed, registry, 'sink', typeof ref === 'string' ? ref : rest, path);
+      if (branch !== undefined && !Array.isArray(branch)) {
+        parsed.report([...path, 'stages'], 'a sink\'s `stages` must be a list of stages');
+        return undefined;
+      }
+      const branchStages = ((branch as unknown[] | undefined) ?? []).map((s, j) => resolveComponent(parsed, registry, 'stage', s, [...path, 'stages', j]));
+      if (!sink || branchStages.some((s) => !s)) return undefined;
+      return { ...sink, stages: branchStages as ComponentUse<StageComponent>[] };
+    });
+    if (!source || stages.some((s) => !s) || sinks.some((s) => !s)) continue;
+    const spec: PipelineSpec = { name, source, stages: stages as ComponentUse<StageComponent>[], sinks: sinks as SinkUse[] };
+    checkWiring(parsed, registry, spec);
+    pipelines.push(spec);
+  }
+  if (parsed.diagnostics.length > 0) throw new ConfigError(sortDiagnostics(parsed.diagnostics));
+  return { file: parsed.file, server, pipelines };
+}
+
+function resolveComponent<R extends Role>(
+  parsed: ParsedConfigFile,
+  registry: ComponentRegistry,
+  role: R,
+  ref: unknown,
+  path: YamlPath,
+): ComponentUse<any> | undefined {
+  const isBare = typeof ref === 'string';
+  const { type, ...options } = isBare ? { type: ref } : (ref as { type: string });
+  const typePath = isBare ? path : [...path, 'type'];
+  if (typeof type !== 'string') {
+    parsed.report(path, `a ${role} needs a \`type\``);
+    return undefined;
+  }
+  const component = registry.get(role, type);
+  if (!component) {
+    const hint = registry.suggest(role, type);
+    const elsewhere = (['source', 'stage', 'sink'] as const).find((r) => r !== role && registry.get(r, type));
+    const advice = hint ? `; did you mean \`${hint}\`?` : elsewhere ? `; \`${type}\` is a ${elsewhere}, not a ${role}` : '';
+    const known = registry.list(role).map((c) => c.type).sort().join(', ');
+    parsed.report(typePath, `unknown ${role} type \`${type}\`${advice} (known: ${known})`);
+    return undefined;
+  }
+  const result = component.options.safeParse(options);
+  if (!result.success) {
+    reportIssues(parsed, path, result.error.issues, `${role} \`${type}\``, component.options as ZodTypeAny);
+    return undefined;
+  }
+  return { component, options: result.data, path };
+}
+
+function reportIssues(parsed: ParsedConfigFile, base: YamlPath, issues: ZodIssue[], subject: string, schema: ZodTypeAny): void {
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    const name = issue.path.length > 0 ? `\`${formatPath(issue.path)}\`` : subject;
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) {
+          const known = objectKeys(schema, issue.path);
+          const hint = nearestName(key, known);
+          const advice = hint ? `; did you mean \`${hint}\`?` : known.length ? ` (known: ${known.join(', ')})` : '';
+          parsed.report([...path, key], `unknown option \`${key}\` for ${subject}${advice}`, { atKey: true });
+        }
+        break;
+      case 'invalid_type':
+        if (issue.received === 'undefined') parsed.report(path, `missing required option ${name} for ${subject}`, { atKey: true });
+        else parsed.report(path, `${name} of ${subject} must be ${article(issue.expected)}, not ${article(issue.received)}`);
+        break;
+      case 'invalid_union':
+        parsed.report(path, `${name} of ${subject} must be a component name or a map with a \`type\``);
+        break;
+      default:
+        parsed.report(path, `${name} of ${subject}: ${issue.message}`);
+    }
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** Option names an object schema accepts at `path`, for "did you mean" hints. */
+function objectKeys(schema: ZodTypeAny, path: (string | number)[]): string[] {
+  let current: ZodTypeAny | undefined = schema;
+  for (const segment of [...path, undefined]) {
+    while (current && !(current instanceof z.ZodObject)) {
+      const def: any = current._def;
+      current = def.innerType ?? def.schema ?? def.in ?? undefined;
+    }
+    if (!current) return [];
+    if (segment === undefined) return Object.keys(current.shape);
+    current = current.shape[segment] as ZodTypeAny | undefined;
+  }
+  return [];
+}
+
+function checkWiring(parsed: ParsedConfigFile, registry: ComponentRegistry, spec: PipelineSpec): void {
+  let producer: { label: string; kind: DataKind } = { label: `source \`${spec.source.component.type}\``, kind: spec.source.component.produces };
+  const link = (use: ComponentUse<StageComponent | SinkComponent>, role: 'stage' | 'sink') => {
+    const consumes = use.component.consumes;
+    if (consumes !== producer.kind) {
+      const bridge = registry.list('stage').find((s) => s.consumes === producer.kind && s.produces === consumes);
+      const advice = bridge ? `: add \`${bridge.type}\` before it` : `: no stage converts ${describeKind(producer.kind)} to ${describeKind(consumes)}`;
+      parsed.report(use.path, `${role} \`${use.component.type}\` consumes ${describeKind(consumes)} but ${producer.label} produces ${describeKind(producer.kind)}${advice}`);
+    }
+  };
+  for (const stage of spec.stages) {
+    link(stage, 'stage');
+    producer = { label: `stage \`${stage.component.type}\``, kind: stage.component.produces };
+  }
+  const trunk = producer;
+  for (const sink of spec.sinks) {
+    producer = trunk;
+    for (const stage of sink.stages) {
+      link(stage, 'stage');
+      producer = { label: `stage \`${stage.component.type}\``, kind: stage.component.produces };
+    }
+    link(sink, 'sink');
+  }
+}
+
+function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort((a, b) => a.line - b.line || a.col - b.col);
+}

@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Container, ContainerModule } from 'inversify';
+import { CLOCK, systemClock } from '../clock.js';
+import { WsflvError } from '../errors.js';
+import { createLogger, LOGGER, type Logger } from '../logger.js';
+import { Metrics, METRICS } from '../metrics.js';
+import type { ServerConfig } from '../server/config.js';
+import { SERVER_CONFIG } from '../server/tokens.js';
+import { COMPONENT } from './tokens.js';
+import { ComponentRegistry } from './registry.js';
+
+/** A plugin could not be imported, or exports no ContainerModule. */
+export class PluginLoadError extends WsflvError {
+  constructor(specifier: string, reason: string, cause?: unknown) {
+    super('WSFLV_ERR_PLUGIN', `plugin \`${specifier}\`: ${reason}`, { cause });
+  }
+}
+
+export interface ContainerOptions {
+  /** Built-in component modules (one per folder: sources, stages, sinks). */
+  modules: ContainerModule[];
+  /** Plugin specifiers: paths (relative to `baseDir`) or package names. */
+  plugins?: string[];
+  baseDir?: string;
+  server?: ServerConfig;
+  logger?: Logger;
+}
+
+/**
+ * The application container: shared services as singletons, then every component module, built-in
+ * or plugin, loaded the same way.
+ */
+export async function createContainer(options: ContainerOptions): Promise<{ container: Container; registry: ComponentRegistry }> {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(LOGGER).toConstantValue(options.logger ?? createLogger());
+  container.bind(METRICS).toConstantValue(new Metrics());
+  container.bind(CLOCK).toConstantValue(systemClock);
+  if (options.server) container.bind(SERVER_CONFIG).toConstantValue(options.server);
+  container.load(...options.modules);
+  for (const specifier of options.plugins ?? []) {
+    container.load(await importPlugin(specifier, options.baseDir ?? process.cwd()));
+  }
+  return { container, registry: new ComponentRegistry(container.getAll(COMPONENT)) };
+}
+
+/**
+ * A plugin module exports a ContainerModule as `default` (or as `plugin`), or a function returning one.
+ */
+export async function importPlugin(specifier: string, baseDir: string): Promise<ContainerModule> {
+  const isPath = specifier.startsWith('.') || isAbsolute(specifier);
+  const target = isPath ? pathToFileURL(resolve(baseDir, specifier)).href : specifier;
+  let module: Record<string, unknown>;
+  try {
+    module = await import(target);
+  } catch (error) {
+    throw new PluginLoadError(specifier, `cannot be imported: ${(error as Error).message}`, error);
+  }
+  let exported = module.default ?? module.plugin;
+  if (typeof exported === 'function') exported = (exported as () => unknown)();
+  // Duck-typed: a plugin installed on its own may bring its own copy of inversify.
+  if (typeof (exported as ContainerModule | undefined)?.load !== 'function') {
+    throw new PluginLoadError(specifier, 'exports no ContainerModule (export one as `default` or `plugin`)');
+  }
+  return exported as ContainerModule;
+}

@@ -1,0 +1,164 @@
+import { connectable, EMPTY, merge, Observable, Subject, Subscription, type OperatorFunction } from 'rxjs';
+import { catchError, finalize, ignoreElements, mergeMap, tap } from 'rxjs/operators';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SinkInstance, SourceInstance, StageInstance, StreamContext, StreamSession } from './component.js';
+import type { ComponentUse, PipelineSpec } from './config.js';
+
+/** A stream currently flowing through a pipeline (for progress bars and the API). */
+export interface ActiveStream {
+  pipeline: string;
+  session: StreamSession;
+  startedAt: number;
+}
+
+interface BuiltStage {
+  type: string;
+  instance: StageInstance;
+}
+
+interface BuiltPipeline {
+  spec: PipelineSpec;
+  source: SourceInstance;
+  stages: BuiltStage[];
+  sinks: { type: string; instance: SinkInstance; stages: BuiltStage[] }[];
+}
+
+/**
+ * Runs resolved pipelines: each source's sessions are run through the pipeline's chain, one chain per
+ * stream, so a stage never sees two streams and an error ends only the stream it happened in.
+ */
+export class PipelineRuntime {
+  readonly active = new Set<ActiveStream>();
+  readonly #pipelines: BuiltPipeline[];
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #subscription = new Subscription();
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+  #running = 0;
+  #started = false;
+  #failedStreams = 0;
+
+  constructor(pipelines: PipelineSpec[], services: { logger: Logger; metrics: Metrics }) {
+    this.#logger = services.logger;
+    this.#metrics = services.metrics;
+    this.#pipelines = pipelines.map((spec) => ({
+      spec,
+      source: spec.source.component.create(spec.source.options, spec.name),
+      stages: spec.stages.map((use) => buildStage(use, spec.name)),
+      sinks: spec.sinks.map((use) => ({
+        type: use.component.type,
+        instance: use.component.create(use.options, spec.name),
+        stages: use.stages.map((stage) => buildStage(stage, spec.name)),
+      })),
+    }));
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  /** Resolves when every source has completed and every stream has ended (headless runs). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Streams that ended with an error so far. */
+  get failedStreams(): number {
+    return this.#failedStreams;
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#running = this.#pipelines.length;
+    if (this.#running === 0) this.#resolveDone();
+    for (const pipeline of this.#pipelines) {
+      const run = pipeline.source.sessions$.pipe(
+        mergeMap((session) => this.#runSession(pipeline, session)),
+        finalize(() => {
+          if (--this.#running === 0) this.#resolveDone();
+        }),
+      );
+      this.#subscription.add(
+        run.subscribe({
+          error: (error: Error) => this.#logger.error({ pipeline: pipeline.spec.name, err: error }, 'source failed'),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Drain: sources stop first (live publishers are told the server is going away), streams end and
+   * sinks flush; past `deadlineMs` everything still running is cut. Returns true on a clean drain.
+   */
+  async stop(deadlineMs = 5000): Promise<boolean> {
+    await Promise.allSettled(this.#pipelines.map((p) => p.source.stop?.()));
+    let timer: NodeJS.Timeout | undefined;
+    const clean = await Promise.race([
+      this.#done.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
+    ]);
+    clearTimeout(timer);
+    this.#subscription.unsubscribe();
+    await Promise.allSettled(this.#pipelines.flatMap((p) => p.sinks.map((s) => s.instance.close?.())));
+    return clean;
+  }
+
+  #runSession(pipeline: BuiltPipeline, session: StreamSession): Observable<never> {
+    const name = pipeline.spec.name;
+    const logger = this.#logger.child({ pipeline: name, stream: session.key });
+    const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map() };
+    const entry: ActiveStream = { pipeline: name, session, startedAt: Date.now() };
+    const trunk = connectable(applyStages(session.data$, pipeline.stages, ctx, this.#itemCounter(name)), {
+      connector: () => new Subject(),
+      resetOnDisconnect: false,
+    });
+    const branches = pipeline.sinks.map((sink) => {
+      const data$ = applyStages(trunk, sink.stages, ctx, this.#itemCounter(name));
+      return sink.instance.consume(withComponent(ctx, sink.type), data$.pipe(this.#itemCounter(name)(sink.type)));
+    });
+    return new Observable<never>((subscriber) => {
+      this.active.add(entry);
+      logger.info({ transport: session.origin.transport, address: session.origin.address }, 'stream started');
+      const sinks = merge(...branches).pipe(ignoreElements()).subscribe(subscriber);
+      const connection = trunk.connect();
+      return () => {
+        connection.unsubscribe();
+        sinks.unsubscribe();
+        this.active.delete(entry);
+      };
+    }).pipe(
+      tap({ complete: () => logger.info('stream ended') }),
+      catchError((error: Error) => {
+        this.#failedStreams++;
+        logger.warn({ err: error, code: (error as { code?: string }).code }, `stream failed: ${error.message}`);
+        session.abort?.(error);
+        return EMPTY;
+      }),
+    );
+  }
+
+  #itemCounter(pipeline: string) {
+    const counter = this.#metrics.counter('wsflv_pipeline_items_total', 'Items passed on by each pipeline component', ['pipeline', 'component']);
+    return (component: string): OperatorFunction<unknown, unknown> => {
+      const child = counter.labels(pipeline, component);
+      return tap(() => child.inc());
+    };
+  }
+}
+
+function buildStage(use: ComponentUse<any>, pipeline: string): BuiltStage {
+  return { type: use.component.type, instance: use.component.create(use.options, pipeline) };
+}
+
+function withComponent(ctx: StreamContext, component: string): StreamContext {
+  return { ...ctx, logger: ctx.logger.child({ component }) };
+}
+
+function applyStages(
+  input: Observable<unknown>,
+  stages: BuiltStage[],
+  ctx: StreamContext,
+  count: (component: string) => OperatorFunction<unknown, unknown>,
+): Observable<unknown> {
+  return stages.reduce((data$, stage) => data$.pipe(stage.instance(withComponent(ctx, stage.type)), count(stage.type)), input);
+}
