@@ -1,0 +1,82 @@
+import type { Observable } from 'rxjs';
+
+/**
+ * The contract between the listener (core/server), the live fan-out (core/live) and the thin
+ * publish/play adapters (sources/, sinks/).
+ */
+
+/** Transport a connection arrived on. */
+export type LiveTransport = 'ws' | 'wss' | 'http' | 'https';
+
+/** What every live connection knows about itself, for logs, hooks and the API. */
+export interface ConnectionInfo {
+  /** Unique per process, e.g. `p-17`. */
+  id: string;
+  app: string;
+  stream: string;
+  /** `APP/STREAM` */
+  key: string;
+  transport: LiveTransport;
+  /** `ip:port` of the peer. */
+  address: string;
+  query: Record<string, string>;
+}
+
+/**
+ * One tag as the fan-out sends it: muxed once per stream, framed once per transport, the same
+ * Buffer handed to every player.
+ */
+export interface LiveTag {
+  kind: 'audio' | 'video' | 'script';
+  dts: number;
+  /** Video random access point (audio and script tags are always true). */
+  keyframe: boolean;
+  /** Decoder configuration: never dropped for a slow player. */
+  config: boolean;
+  /** FLV tag bytes: 11-byte header + body + PreviousTagSize. */
+  flv: Buffer;
+}
+
+/** A player connection as the fan-out sees it: a byte sink with a queue it can measure. */
+export interface PlayerTransport extends ConnectionInfo {
+  /**
+   * Frame FLV bytes for this transport (a WebSocket binary frame, an HTTP chunk). The fan-out calls it
+   * once per tag per transport kind and caches the result, so framing is not per player.
+   */
+  readonly framing: 'ws' | 'http';
+  /** Bytes accepted but not yet handed to the kernel (ws bufferedAmount / socket.writableLength). */
+  readonly queuedBytes: number;
+  /** Write already-framed buffers as one corked batch. */
+  write(frames: Buffer[]): void;
+  /** Close with a WebSocket close code (HTTP players: the response ends) and a human-readable reason. */
+  close(code: number, reason: string): void;
+  /** Called once when the connection is gone, whoever closed it. */
+  onClose(listener: () => void): void;
+}
+
+/** A publisher connection as the publish sources see it. */
+export interface PublishConnection extends ConnectionInfo {
+  /** The bytes the publisher sends, in whatever chunking it used. Completes when it disconnects. */
+  data$: Observable<Buffer>;
+  /** Close the publisher with a WebSocket close code (HTTP: status / socket end) and a reason. */
+  close(code: number, reason: string): void;
+}
+
+/** WebSocket close codes used by the live server, stable across versions. */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+  // Application codes (4000-4999): specific live-stream outcomes a player or publisher can act on.
+  streamNotFound: 4404,
+  streamBusy: 4409,
+  streamEnded: 4410,
+  slowConsumer: 4429,
+  publisherIdle: 4408,
+} as const;
