@@ -1,0 +1,79 @@
+import { dirname } from 'node:path';
+import type { Container, ContainerModule, ServiceIdentifier } from 'inversify';
+import { LOGGER, type Logger } from '../logger.js';
+import { METRICS } from '../metrics.js';
+import { ParsedConfigFile, resolveConfig, type PipelineConfig } from './config.js';
+import { createContainer } from './container.js';
+import type { ComponentRegistry } from './registry.js';
+import { PipelineRuntime } from './runtime.js';
+
+/**
+ * A service with a start and a stop (the listener, the live registry's timers). Bound to this
+ * multi-injection token, it is started before the pipelines run and stopped after they drained.
+ */
+export interface Lifecycle {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const LIFECYCLE: ServiceIdentifier<Lifecycle> = Symbol.for('wsflv.lifecycle');
+
+export interface AppOptions {
+  modules: ContainerModule[];
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+/** A loaded pipeline file, ready to start: container, registry, resolved config and runtime. */
+export class App {
+  readonly #lifecycles: Lifecycle[];
+  #started = false;
+
+  private constructor(
+    readonly container: Container,
+    readonly registry: ComponentRegistry,
+    readonly config: PipelineConfig,
+    readonly runtime: PipelineRuntime,
+  ) {
+    this.#lifecycles = container.isBound(LIFECYCLE) ? container.getAll(LIFECYCLE) : [];
+  }
+
+  /** Parse, load plugins, resolve and validate; throws ConfigError with every diagnostic. */
+  static async load(file: string, options: AppOptions): Promise<App> {
+    const parsed = await ParsedConfigFile.read(file, options.env);
+    return App.fromParsed(parsed, options);
+  }
+
+  static async fromParsed(parsed: ParsedConfigFile, options: AppOptions): Promise<App> {
+    const server = parsed.server;
+    const { container, registry } = await createContainer({
+      modules: options.modules,
+      plugins: parsed.diagnostics.length === 0 ? parsed.plugins : [],
+      baseDir: dirname(parsed.file),
+      server,
+      logger: options.logger,
+    });
+    const config = resolveConfig(parsed, registry);
+    const runtime = new PipelineRuntime(config.pipelines, { logger: container.get(LOGGER), metrics: container.get(METRICS) });
+    return new App(container, registry, config, runtime);
+  }
+
+  get logger(): Logger {
+    return this.container.get(LOGGER);
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    for (const service of this.#lifecycles) await service.start();
+    this.runtime.start();
+  }
+
+  /** Drain within `deadlineMs`; true when everything ended cleanly. */
+  async stop(deadlineMs = 5000): Promise<boolean> {
+    const clean = await this.runtime.stop(deadlineMs);
+    await Promise.allSettled(this.#lifecycles.map((service) => service.stop()));
+    return clean;
+  }
+}
