@@ -76,7 +76,8 @@ export class BitReader {
   /** Signed Exp-Golomb, se(v): 1, -1, 2, -2... */
   se(): number {
     const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
+    // `0 - x` rather than `-x`, so that codeNum 0 gives 0 and not -0.
+    return k % 2 === 1 ? (k + 1) / 2 : 0 - k / 2;
   }
 
   /** Skips to the next byte boundary (no-op when already aligned). */
