@@ -1,4 +1,6 @@
 import type { Command } from './command.js';
+import { runCommand } from './run.js';
+import { validateCommand } from './validate.js';
 
 /** Every `wsflv` subcommand, in the order `wsflv --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [runCommand, validateCommand];

@@ -40,7 +40,7 @@ export interface MediaPacket {
   /** Enhanced RTMP multitrack: the track id (0 for single-track). */
   trackId?: number;
   /** Script tags: the decoded AMF0 values, e.g. `['onMetaData', {...}]`. */
-  script?: { name: string; values: unknown[] };
+  script?: { name: string; values: unknown[]; wrapped?: true };
 }
 
 export const TAG_TYPE = { audio: 8, video: 9, script: 18 } as const;

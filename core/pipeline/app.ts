@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { config as rxConfig } from 'rxjs';
 import type { Container, ContainerModule, ServiceIdentifier } from 'inversify';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS } from '../metrics.js';
@@ -55,7 +56,10 @@ export class App {
       logger: options.logger,
     });
     const config = resolveConfig(parsed, registry);
-    const runtime = new PipelineRuntime(config.pipelines, { logger: container.get(LOGGER), metrics: container.get(METRICS) });
+    const logger = container.get(LOGGER);
+    // Last line of defence: an error thrown inside a subscriber callback is logged, never a crash.
+    rxConfig.onUnhandledError = (error) => logger.error({ err: error }, 'unhandled error in a stream');
+    const runtime = new PipelineRuntime(config.pipelines, { logger, metrics: container.get(METRICS) });
     return new App(container, registry, config, runtime);
   }
 

@@ -39,6 +39,8 @@ export class PipelineRuntime {
   #running = 0;
   #started = false;
   #failedStreams = 0;
+  #endedStreams = 0;
+  #unitsDone = 0;
 
   constructor(pipelines: PipelineSpec[], services: { logger: Logger; metrics: Metrics }) {
     this.#logger = services.logger;
@@ -61,9 +63,9 @@ export class PipelineRuntime {
     return this.#done;
   }
 
-  /** Streams that ended with an error so far. */
-  get failedStreams(): number {
-    return this.#failedStreams;
+  /** Streams ended so far, how many of them failed, and the progress units (bytes) they covered. */
+  get summary(): { ended: number; failed: number; units: number } {
+    return { ended: this.#endedStreams, failed: this.#failedStreams, units: this.#unitsDone };
   }
 
   start(): void {
@@ -125,6 +127,8 @@ export class PipelineRuntime {
         connection.unsubscribe();
         sinks.unsubscribe();
         this.active.delete(entry);
+        this.#endedStreams++;
+        this.#unitsDone += session.progress?.()?.done ?? 0;
       };
     }).pipe(
       tap({ complete: () => logger.info('stream ended') }),

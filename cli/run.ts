@@ -1,0 +1,80 @@
+import { App } from '../core/pipeline/app.js';
+import { ConfigError, formatDiagnostic } from '../core/pipeline/config.js';
+import { WsflvError } from '../core/errors.js';
+import { builtinModules } from './builtins.js';
+import { parseCommandArgs, UsageError, type Command } from './command.js';
+import { formatBytes, ProgressBar } from './progress.js';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Run the pipelines of a pipeline file (a live server, or a headless file-to-file job)',
+  help: `Usage: wsflv run [FILE] [options]
+
+Runs every pipeline in FILE (default: pipeline.yaml). A pipeline whose sources are files ends by
+itself when they are read; a live server runs until SIGINT or SIGTERM, then drains: sources stop
+first, sinks flush and close their files, within --drain-timeout. A second signal exits at once.
+
+On a terminal, headless runs show a progress bar; every run ends with a one-line summary.
+Exit code: 0 on a clean stop, 1 when a stream failed or the drain timed out, 2 on bad usage.
+
+Options:
+      --drain-timeout MS   hard deadline for a graceful stop (default 5000)
+  -h, --help               show this help`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { 'drain-timeout': { type: 'string' } });
+    if (positionals.length > 1) throw new UsageError('give one pipeline file');
+    const file = positionals[0] ?? 'pipeline.yaml';
+    const drainTimeout = Number(values['drain-timeout'] ?? 5000);
+    if (!Number.isFinite(drainTimeout) || drainTimeout < 0) throw new UsageError('--drain-timeout must be a number of milliseconds');
+
+    let app: App;
+    try {
+      app = await App.load(file, { modules: builtinModules });
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        for (const d of error.diagnostics) console.error(formatDiagnostic(d));
+        return 1;
+      }
+      if (error instanceof WsflvError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        console.error(`wsflv run: ${(error as Error).message}`);
+        return 1;
+      }
+      throw error;
+    }
+
+    const startedAt = performance.now();
+    const bar = new ProgressBar();
+    let stopping: Promise<boolean> | undefined;
+    let requestStop!: () => void;
+    const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+    const stop = (signal: string) => {
+      if (stopping) {
+        app.logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      app.logger.info({ signal, deadlineMs: drainTimeout }, 'stopping: draining streams');
+      stopping = app.stop(drainTimeout);
+      requestStop();
+    };
+    const onSigint = () => stop('SIGINT');
+    const onSigterm = () => stop('SIGTERM');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    try {
+      await app.start();
+      bar.start(() => app.runtime.active);
+      await Promise.race([app.runtime.done, stopRequested]);
+      const clean = await (stopping ?? app.stop(drainTimeout));
+      bar.stop();
+      const { ended, failed, units } = app.runtime.summary;
+      const seconds = (performance.now() - startedAt) / 1000;
+      const rate = units > 0 ? `, ${formatBytes(units)} read (${formatBytes(units / seconds)}/s)` : '';
+      console.error(`wsflv run: ${ended} stream${ended === 1 ? '' : 's'} ended, ${failed} failed${rate} in ${seconds.toFixed(2)} s${clean ? '' : '; drain timed out'}`);
+      return failed > 0 || !clean ? 1 : 0;
+    } finally {
+      bar.stop();
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+    }
+  },
+};

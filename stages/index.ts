@@ -1,0 +1,7 @@
+import { componentModule } from '../core/pipeline/module.js';
+import { FilterStage } from './filter.js';
+import { FlvDemuxStage } from './flv-demux.js';
+import { TimestampsStage } from './timestamps.js';
+
+/** Every built-in stage. */
+export const stagesModule = componentModule(FlvDemuxStage, TimestampsStage, FilterStage);
