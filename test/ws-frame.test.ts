@@ -1,8 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import test from 'ava';
-import WebSocket, { Receiver } from 'ws';
+import type { Writable } from 'node:stream';
+import * as wsModule from 'ws';
+import WebSocket from 'ws';
 import { wsBinaryFrame, wsCloseFrame, wsFrame, wsHeaderSize } from '../core/live/ws-frame.js';
+
+// ws ships its frame parser but @types/ws does not declare it.
+const { Receiver } = wsModule as unknown as { Receiver: new (options: { isServer: boolean; maxPayload: number }) => Writable };
 
 const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000, 1 << 20];
 
