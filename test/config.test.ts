@@ -1,0 +1,152 @@
+import test from 'ava';
+import { ConfigError, type Diagnostic } from '../core/pipeline/config.js';
+import { loadApp } from './helpers/app.js';
+
+async function diagnostics(yaml: string, env: Record<string, string> = {}): Promise<Diagnostic[]> {
+  try {
+    await loadApp(yaml, { env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.diagnostics;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const remux = (stages: string, sinks = '[{ type: file, path: /tmp/x.flv }]') => `pipelines:
+  main:
+    source: { type: file, path: in.flv }
+    stages: ${stages}
+    sinks: ${sinks}
+`;
+
+test('a valid file loads, bare names and maps alike', async (t) => {
+  const app = await loadApp(remux('[flv-demux, { type: timestamps, mode: zero }]'));
+  const [pipeline] = app.config.pipelines;
+  t.is(pipeline!.stages.length, 2);
+  t.is(pipeline!.stages[1]!.options.mode, 'zero');
+  t.is(pipeline!.stages[1]!.options.maxJumpMs, 1000, 'defaults are filled in');
+});
+
+test('an unknown component type names the nearest one, at its line', async (t) => {
+  const [d] = await diagnostics(remux('[flv-demux, timestamp]'));
+  t.is(d!.line, 4);
+  t.regex(d!.message, /unknown stage type `timestamp`; did you mean `timestamps`\?/);
+  t.is(d!.path, 'pipelines.main.stages[1]');
+});
+
+test('a sink used as a stage says what it is', async (t) => {
+  const [d] = await diagnostics(remux('[flv-demux]', '[{ type: file, path: x.flv }, { type: flv-demux }]'));
+  t.regex(d!.message, /unknown sink type `flv-demux`; `flv-demux` is a stage, not a sink/);
+  t.is(d!.line, 5);
+});
+
+test('an unknown option is located at its key, with a suggestion', async (t) => {
+  const yaml = `pipelines:
+  main:
+    source: { type: file, path: in.flv }
+    stages:
+      - flv-demux
+      - type: timestamps
+        mdoe: zero
+    sinks: [{ type: file, path: /tmp/x.flv }]
+`;
+  const [d] = await diagnostics(yaml);
+  t.is(d!.line, 7);
+  t.is(d!.col, 9);
+  t.regex(d!.message, /unknown option `mdoe` for stage `timestamps`; did you mean `mode`\?/);
+});
+
+test('a mistyped option says what was expected', async (t) => {
+  const yaml = remux('[{ type: flv-demux, maxTagSize: "big" }]');
+  const [d] = await diagnostics(yaml);
+  t.is(d!.line, 4);
+  t.regex(d!.message, /`maxTagSize` of stage `flv-demux` must be a number, not a string/);
+});
+
+test('a missing required option is reported', async (t) => {
+  const [d] = await diagnostics(`pipelines:
+  main:
+    source: { type: file }
+    stages: [flv-demux]
+    sinks: [{ type: file, path: x.flv }]
+`);
+  t.is(d!.line, 3);
+  t.regex(d!.message, /missing required option `path` for source `file`/);
+});
+
+test('an out-of-range value is reported with the bound', async (t) => {
+  const [d] = await diagnostics(`server:
+  port: 70000
+pipelines:
+  main:
+    source: { type: file, path: in.flv }
+    stages: [flv-demux]
+    sinks: [{ type: file, path: x.flv }]
+`);
+  t.is(d!.line, 2);
+  t.regex(d!.message, /`port` of server: Number must be less than or equal to 65535/);
+});
+
+test('wiring incompatible kinds says which stage to insert', async (t) => {
+  const [d] = await diagnostics(remux('[timestamps]'));
+  t.is(d!.line, 4);
+  t.regex(d!.message, /stage `timestamps` consumes media packets but source `file` produces FLV bytes: add `flv-demux` before it/);
+});
+
+test('a sink fed the wrong kind is rejected too', async (t) => {
+  const [d] = await diagnostics(remux('[]'));
+  t.regex(d!.message, /sink `file` consumes media packets but source `file` produces FLV bytes: add `flv-demux` before it/);
+  t.is(d!.line, 5);
+});
+
+test('a sink branch with its own stages is wired after the shared chain', async (t) => {
+  const app = await loadApp(remux('[flv-demux]', '[{ type: file, path: a.flv }, { type: file, path: b.flv, stages: [{ type: filter, drop: [video] }] }]'));
+  t.is(app.config.pipelines[0]!.sinks[1]!.stages[0]!.component.type, 'filter');
+  const [d] = await diagnostics(remux('[]', '[{ type: file, path: b.flv, stages: [timestamps] }]'));
+  t.regex(d!.message, /add `flv-demux` before it/);
+});
+
+test('environment variables: defaults, typed plain scalars, missing ones are errors', async (t) => {
+  const yaml = `server:
+  port: \${PORT:-8080}
+pipelines:
+  main:
+    source: { type: file, path: "\${DIR}/in.flv" }
+    stages: [flv-demux]
+    sinks: [{ type: file, path: x.flv }]
+`;
+  const app = await loadApp(yaml, { env: { DIR: '/data' } });
+  t.is(app.config.server.port, 8080);
+  t.is(app.config.pipelines[0]!.source.options.path, '/data/in.flv');
+  t.is((await loadApp(yaml, { env: { DIR: '/d', PORT: '9001' } })).config.server.port, 9001);
+  const [d] = await diagnostics(yaml);
+  t.is(d!.line, 5);
+  t.regex(d!.message, /environment variable DIR is not set and has no default/);
+});
+
+test('YAML syntax errors carry their position', async (t) => {
+  const [d] = await diagnostics('pipelines:\n  main: [unclosed\n');
+  t.regex(d!.message, /^YAML syntax/);
+  t.true(d!.line >= 2);
+});
+
+test('a pipeline without sinks and an unknown top-level key are reported', async (t) => {
+  const ds = await diagnostics(`pipelnes: {}
+pipelines:
+  main:
+    source: { type: file, path: in.flv }
+    sinks: []
+`);
+  t.true(ds.some((d) => d.line === 1 && /unknown option `pipelnes`.*did you mean `pipelines`/.test(d.message)));
+  t.true(ds.some((d) => d.line === 5 && /at least one sink/.test(d.message)));
+});
+
+test('option refinements are enforced (loop needs realtime)', async (t) => {
+  const [d] = await diagnostics(`pipelines:
+  main:
+    source: { type: file, path: in.flv, loop: true }
+    stages: [flv-demux]
+    sinks: [{ type: file, path: x.flv }]
+`);
+  t.regex(d!.message, /`loop` needs `realtime: true`/);
+});
