@@ -68,9 +68,8 @@ const KIND_BY_TYPE: Record<number, TrackKind> = {
 };
 
 export class FlvDemuxer {
-  header: FlvHeader | undefined;
-  /** Input bytes fully parsed (header, tags, PreviousTagSizes); excludes bytesBuffered. */
-  bytesConsumed = 0;
+  private parsedHeader: FlvHeader | undefined;
+  private consumed = 0;
 
   private readonly maxTagSize: number;
   private readonly strictPreviousTagSize: boolean;
@@ -104,6 +103,16 @@ export class FlvDemuxer {
     this.state = options.expectHeader === false ? S_TAG_HEADER : S_HEADER;
   }
 
+  /** The FLV header once parsed; stays undefined with `expectHeader: false`. */
+  get header(): FlvHeader | undefined {
+    return this.parsedHeader;
+  }
+
+  /** Input bytes fully parsed (header, tags, PreviousTagSizes); `bytesConsumed + bufferedBytes` = bytes pushed. */
+  get bytesConsumed(): number {
+    return this.consumed;
+  }
+
   /** Input bytes held while waiting for the rest of a header, PreviousTagSize or tag body. */
   get bufferedBytes(): number {
     return this.scratchLength + this.bodyLength;
@@ -124,7 +133,7 @@ export class FlvDemuxer {
   /** Declare the end of input: throws FlvTruncatedError if it stopped inside a header or tag. */
   end(): void {
     if (this.error !== undefined) throw this.error;
-    const at = this.bytesConsumed;
+    const at = this.consumed;
     let problem: string | undefined;
     switch (this.state) {
       case S_HEADER:
@@ -135,7 +144,7 @@ export class FlvDemuxer {
         break;
       case S_PREVIOUS_TAG_SIZE:
         // A stream may stop right after a tag, without the trailing PreviousTagSize; not after the header.
-        if (this.scratchLength > 0 || (this.header !== undefined && this.bytesConsumed === this.header.dataOffset)) {
+        if (this.scratchLength > 0 || (this.parsedHeader !== undefined && this.consumed === this.parsedHeader.dataOffset)) {
           problem = `stream ended inside a PreviousTagSize: expected ${PREVIOUS_TAG_SIZE_SIZE} bytes, got ${this.scratchLength}`;
         }
         break;
@@ -164,7 +173,7 @@ export class FlvDemuxer {
         const k = Math.min(this.skipRemaining, n - i);
         i += k;
         this.skipRemaining -= k;
-        this.bytesConsumed += k;
+        this.consumed += k;
         if (this.skipRemaining === 0) this.state = S_PREVIOUS_TAG_SIZE;
         continue;
       }
@@ -190,7 +199,7 @@ export class FlvDemuxer {
   }
 
   private onHeader(h: Buffer): void {
-    const at = this.bytesConsumed;
+    const at = this.consumed;
     if (h[0] !== 0x46 || h[1] !== 0x4c || h[2] !== 0x56) {
       throw new FlvSignatureError(`not an FLV stream: expected signature "FLV", got ${JSON.stringify(h.toString('latin1', 0, 3))}`, at);
     }
@@ -201,17 +210,17 @@ export class FlvDemuxer {
     if (dataOffset < FLV_HEADER_SIZE || dataOffset > FLV_MAX_DATA_OFFSET) {
       throw new FlvSignatureError(`FLV header DataOffset ${dataOffset} out of range, expected ${FLV_HEADER_SIZE}..${FLV_MAX_DATA_OFFSET}`, at + 5);
     }
-    this.header = { version, hasAudio: (flags & 0x04) !== 0, hasVideo: (flags & 0x01) !== 0, dataOffset };
-    this.bytesConsumed += FLV_HEADER_SIZE;
+    this.parsedHeader = { version, hasAudio: (flags & 0x04) !== 0, hasVideo: (flags & 0x01) !== 0, dataOffset };
+    this.consumed += FLV_HEADER_SIZE;
     this.expectedPreviousTagSize = 0;
     this.skipRemaining = dataOffset - FLV_HEADER_SIZE;
     this.state = this.skipRemaining > 0 ? S_HEADER_SKIP : S_PREVIOUS_TAG_SIZE;
   }
 
   private onPreviousTagSize(p: Buffer): void {
-    const at = this.bytesConsumed;
+    const at = this.consumed;
     const value = p.readUInt32BE(0);
-    this.bytesConsumed += PREVIOUS_TAG_SIZE_SIZE;
+    this.consumed += PREVIOUS_TAG_SIZE_SIZE;
     this.state = S_TAG_HEADER;
     if (value === this.expectedPreviousTagSize) return;
     const message = `PreviousTagSize is ${value}, expected ${this.expectedPreviousTagSize}`;
@@ -220,7 +229,7 @@ export class FlvDemuxer {
   }
 
   private onTagHeader(h: Buffer): void {
-    const at = this.bytesConsumed;
+    const at = this.consumed;
     const b0 = h[0]!;
     if (b0 & 0x20) {
       throw new FlvUnsupportedError(`encrypted tag (Filter bit set in tag type byte 0x${b0.toString(16)}): FLV encryption is not supported`, at);
@@ -238,7 +247,7 @@ export class FlvDemuxer {
     if (streamId !== 0) {
       this.onWarning?.({ code: 'WSFLV_ERR_FLV_TAG_HEADER', message: `tag StreamID is ${streamId}, expected 0`, offset: at + 8 });
     }
-    this.bytesConsumed += TAG_HEADER_SIZE;
+    this.consumed += TAG_HEADER_SIZE;
     this.tagOffset = at;
     this.tagType = type;
     this.tagSize = size;
@@ -289,7 +298,7 @@ export class FlvDemuxer {
       };
       if (info.trackId !== undefined) packet.trackId = info.trackId;
     }
-    this.bytesConsumed += body.length;
+    this.consumed += body.length;
     this.state = S_PREVIOUS_TAG_SIZE;
     out.push(packet);
   }
