@@ -3,14 +3,15 @@
  * this file sends an FLV fixture paced in real time (header first, one tag per message) to whoever
  * connects, and headless Chromium plays it with mpegts.js.
  */
-import test from 'ava';
+import anyTest, { type TestFn } from 'ava';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { describePlayback, openBrowser } from './helpers/browser.js';
+import { BrowserHarness, describePlayback } from './helpers/browser.js';
 import { pacedFlvTags } from './helpers/paced-flv.js';
 
+const test = anyTest as TestFn<{ browser: BrowserHarness }>;
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
 
 /** A WebSocket server on 127.0.0.1 that streams `file` to each client from its start, in real time. */
@@ -46,19 +47,60 @@ async function serveFlvOverWebSocket(file: string): Promise<{ url: string; close
   };
 }
 
-test('Chromium plays a real-time WebSocket-FLV stream (H.264 640x360 + AAC) with mpegts.js', async (t) => {
-  const server = await serveFlvOverWebSocket(join(FIXTURES, 'h264-aac-360p30-10s.flv'));
-  t.teardown(() => server.close());
-  const browser = await openBrowser(t);
+interface Case {
+  fixture: string;
+  title: string;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  hasVideo: boolean;
+}
 
-  const result = await browser.playInBrowser(server.url, { seconds: 4, isLive: true, screenshot: 'browser-harness-360p' });
-  t.log(describePlayback(result));
+const CASES: Case[] = [
+  { fixture: 'h264-aac-360p30-10s.flv', title: 'H.264 640x360 + AAC', width: 640, height: 360, hasAudio: true, hasVideo: true },
+  { fixture: 'aac-only-10s.flv', title: 'AAC only', width: 0, height: 0, hasAudio: true, hasVideo: false },
+  { fixture: 'h264-only-240p25-10s.flv', title: 'H.264 320x240 only', width: 320, height: 240, hasAudio: false, hasVideo: true },
+];
 
-  t.deepEqual(result.errors, [], describePlayback(result));
-  t.is(result.videoWidth, 640);
-  t.is(result.videoHeight, 360);
-  t.true(result.currentTimeEnd - result.currentTimeStart >= 2, describePlayback(result));
-  // Real-time source: playback cannot run far ahead of the wall clock.
-  t.true(result.currentTimeEnd - result.currentTimeStart <= 4 + 1.5, describePlayback(result));
-  t.deepEqual(result.mediaInfo && { hasAudio: result.mediaInfo.hasAudio, hasVideo: result.mediaInfo.hasVideo }, { hasAudio: true, hasVideo: true });
+// One browser for the file; the cases run concurrently, each in its own browser context.
+test.before(async (t) => {
+  t.context.browser = await BrowserHarness.launch();
+});
+
+test.after.always(async (t) => {
+  await t.context.browser?.close();
+});
+
+for (const c of CASES) {
+  test(`Chromium plays a real-time WebSocket-FLV stream with mpegts.js: ${c.title}`, async (t) => {
+    const server = await serveFlvOverWebSocket(join(FIXTURES, c.fixture));
+    t.teardown(() => server.close());
+
+    const result = await t.context.browser.playInBrowser(server.url, { seconds: 4, isLive: true, screenshot: `browser-harness-${c.fixture}` });
+    const summary = describePlayback(result);
+    t.log(summary);
+
+    t.deepEqual(result.errors, [], summary);
+    t.is(result.videoWidth, c.width, summary);
+    t.is(result.videoHeight, c.height, summary);
+    const advanced = result.currentTimeEnd - result.currentTimeStart;
+    t.true(advanced >= 2, summary);
+    // Real-time source: playback cannot run far ahead of the wall clock.
+    t.true(advanced <= 4 + 1.5, summary);
+    t.like(result.mediaInfo, { hasAudio: c.hasAudio, hasVideo: c.hasVideo }, summary);
+  });
+}
+
+test('the harness reports a stream that never starts, and closes cleanly', async (t) => {
+  // A server that accepts and then says nothing: startup must time out with an error, not hang.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', resolve));
+  t.teardown(() => {
+    for (const client of wss.clients) client.terminate();
+    return new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+  const { port } = wss.address() as AddressInfo;
+  const result = await t.context.browser.playInBrowser(`ws://127.0.0.1:${port}/live/silent.flv`, { seconds: 1, isLive: true, startupTimeoutMs: 1500 });
+  t.is(result.startupMs, -1);
+  t.true(result.errors.some((e) => e.includes('did not start')), result.errors.join(' | '));
 });
