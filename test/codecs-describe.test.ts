@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describeTrack } from '../core/codecs/describe.js';
 import { CodecConfigError } from '../core/errors.js';
@@ -6,7 +7,7 @@ import { FlvDemuxer } from '../core/flv/demuxer.js';
 import { muxFlvHeader, muxTag } from '../core/flv/muxer.js';
 import type { Codec, MediaPacket } from '../core/media/packet.js';
 import type { TrackInfo } from '../core/media/track.js';
-import { FIXTURES, mp4Record, oggFirstPacket, probe } from './helpers/codec-records.js';
+import { CODEC_FIXTURES, FIXTURES, mp4Record, oggFirstPacket, probe } from './helpers/codec-records.js';
 
 function demux(bytes: Buffer): MediaPacket[] {
   const d = new FlvDemuxer();
@@ -150,4 +151,20 @@ test('a malformed configuration throws CodecConfigError', (t) => {
   t.is(err?.code, 'WSFLV_ERR_CODEC_CONFIG');
   t.throws(() => describeTrack(packet('audio', 'aac', [0xaf, 0x00], { config: true, dataOffset: 2 })), { instanceOf: CodecConfigError });
   t.throws(() => describeTrack(packet('audio', 'opus', [0x90, 0x4f, 0x70, 0x75, 0x73, 1, 2], { config: true, dataOffset: 5 })), { instanceOf: CodecConfigError });
+});
+
+// The expectations are a snapshot so that the suite runs without ffmpeg; where ffprobe exists, check
+// the snapshot still says what ffprobe says.
+const hasFfprobe = spawnSync('ffprobe', ['-version']).status === 0;
+(hasFfprobe ? test : test.skip)('probe.json agrees with a live ffprobe run', (t) => {
+  const snapshot = JSON.parse(readFileSync(`${CODEC_FIXTURES}probe.json`, 'utf8')) as Record<string, unknown[]>;
+  for (const [file, streams] of Object.entries(snapshot)) {
+    const path = file.endsWith('.flv') ? `${FIXTURES}${file}` : `${CODEC_FIXTURES}${file}`;
+    const out = spawnSync('ffprobe', [
+      '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level,width,height,pix_fmt,sample_rate,channels',
+      '-of', 'json', path,
+    ], { encoding: 'utf8' });
+    t.is(out.status, 0, file);
+    t.deepEqual((JSON.parse(out.stdout) as { streams: unknown[] }).streams, streams, file);
+  }
 });
