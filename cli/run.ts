@@ -66,11 +66,11 @@ Options:
       await Promise.race([app.runtime.done, stopRequested]);
       const clean = await (stopping ?? app.stop(drainTimeout));
       bar.stop();
-      const { ended, failed, units } = app.runtime.summary;
+      const { ended, failed, failedSources, units } = app.runtime.summary;
       const seconds = (performance.now() - startedAt) / 1000;
       const rate = units > 0 ? `, ${formatBytes(units)} read (${formatBytes(units / seconds)}/s)` : '';
-      console.error(`wsflv run: ${ended} stream${ended === 1 ? '' : 's'} ended, ${failed} failed${rate} in ${seconds.toFixed(2)} s${clean ? '' : '; drain timed out'}`);
-      return failed > 0 || !clean ? 1 : 0;
+      console.error(`wsflv run: ${ended} stream${ended === 1 ? '' : 's'} ended, ${failed} failed${rate} in ${seconds.toFixed(2)} s${failedSources ? `; ${failedSources} source${failedSources === 1 ? '' : 's'} failed` : ''}${clean ? '' : '; drain timed out'}`);
+      return failed > 0 || failedSources > 0 || !clean ? 1 : 0;
     } finally {
       bar.stop();
       process.off('SIGINT', onSigint);

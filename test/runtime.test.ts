@@ -79,7 +79,7 @@ test.serial('an error in one stream ends that stream only, and its source is tol
   t.deepEqual(received.get('a/ok'), Array.from({ length: 20 }, (_, i) => i));
   t.deepEqual(received.get('a/bad'), [0, 1, 2, 3, 4]);
   t.deepEqual(aborted, ['a/bad']);
-  t.deepEqual(app.runtime.summary, { ended: 2, failed: 1, units: 0 });
+  t.deepEqual(app.runtime.summary, { ended: 2, failed: 1, failedSources: 0, units: 0 });
   t.true(await app.stop());
 });
 

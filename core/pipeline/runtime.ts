@@ -40,6 +40,7 @@ export class PipelineRuntime {
   #started = false;
   #failedStreams = 0;
   #endedStreams = 0;
+  #failedSources = 0;
   #unitsDone = 0;
 
   constructor(pipelines: PipelineSpec[], services: { logger: Logger; metrics: Metrics }) {
@@ -63,9 +64,9 @@ export class PipelineRuntime {
     return this.#done;
   }
 
-  /** Streams ended so far, how many of them failed, and the progress units (bytes) they covered. */
-  get summary(): { ended: number; failed: number; units: number } {
-    return { ended: this.#endedStreams, failed: this.#failedStreams, units: this.#unitsDone };
+  /** Streams ended so far, how many failed, sources that failed, and the progress units (bytes) covered. */
+  get summary(): { ended: number; failed: number; failedSources: number; units: number } {
+    return { ended: this.#endedStreams, failed: this.#failedStreams, failedSources: this.#failedSources, units: this.#unitsDone };
   }
 
   start(): void {
@@ -82,7 +83,10 @@ export class PipelineRuntime {
       );
       this.#subscription.add(
         run.subscribe({
-          error: (error: Error) => this.#logger.error({ pipeline: pipeline.spec.name, err: error }, 'source failed'),
+          error: (error: Error) => {
+            this.#failedSources++;
+            this.#logger.error({ pipeline: pipeline.spec.name, err: error }, `source failed: ${error.message}`);
+          },
         }),
       );
     }

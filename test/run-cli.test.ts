@@ -1,0 +1,140 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { ffprobe } from './helpers/ffprobe.js';
+import { tempDir } from './helpers/app.js';
+import { runCli, startCli, waitForOutput } from './helpers/cli.js';
+import { FIXTURES } from './helpers/packets.js';
+
+test('run: a headless job ends by itself with exit 0 and a one-line summary', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'job.yaml');
+  writeFileSync(file, `pipelines:
+  job:
+    source: { type: file, path: ${join(process.cwd(), FIXTURES.h264Mp3)} }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: file, path: ${join(dir, 'out.flv')} }]
+`);
+  const result = await runCli(['run', file]);
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stderr, /wsflv run: 1 stream ended, 0 failed, 229\.3 kB read/);
+  t.false(result.stderr.includes('\u001b['), 'no progress bar when stderr is not a TTY');
+});
+
+test('run: SIGTERM drains a live-paced job, finalises its file and exits 0; the file plays', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'job.yaml');
+  const output = join(dir, 'out.flv');
+  writeFileSync(file, `pipelines:
+  paced:
+    source: { type: file, path: ${join(process.cwd(), FIXTURES.h264Aac)}, realtime: true, loop: true }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: file, path: ${output} }]
+`);
+  const { child, result } = startCli(['run', file]);
+  await waitForOutput(child, /stream started/);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill('SIGTERM');
+  const { code, stderr } = await result;
+  t.is(code, 0, stderr);
+  t.regex(stderr, /stopping: draining streams/);
+  const probe = await ffprobe(output);
+  t.deepEqual(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  t.true(Number(probe.format.duration) > 0.5, `duration ${probe.format.duration}`);
+});
+
+/** A plugin sink that never finishes, so a drain cannot complete on its own. */
+function writeStuckSinkPlugin(dir: string): string {
+  const file = join(dir, 'stuck-sink.mts');
+  const core = join(process.cwd(), 'core');
+  writeFileSync(file, `import { injectable } from 'inversify';
+import { NEVER } from 'rxjs';
+import { z } from 'zod';
+import { componentModule } from '${core}/pipeline/module.js';
+
+@injectable()
+class StuckSink {
+  readonly role = 'sink';
+  readonly type = 'stuck';
+  readonly description = 'never finishes';
+  readonly consumes = 'media-packets';
+  readonly options = z.object({}).strict();
+  create() {
+    return { consume: () => NEVER };
+  }
+}
+export default componentModule(StuckSink as any);
+`);
+  return file;
+}
+
+function stuckJob(dir: string): string {
+  const file = join(dir, 'job.yaml');
+  writeFileSync(file, `plugins: [${writeStuckSinkPlugin(dir)}]
+pipelines:
+  stuck:
+    source: { type: file, path: ${join(process.cwd(), FIXTURES.aacOnly)}, realtime: true, loop: true }
+    stages: [flv-demux]
+    sinks: [stuck]
+`);
+  return file;
+}
+
+test('run: a drain that cannot finish is cut at --drain-timeout, exit 1', async (t) => {
+  const { child, result } = startCli(['run', stuckJob(tempDir()), '--drain-timeout', '300']);
+  await waitForOutput(child, /stream started/);
+  child.kill('SIGTERM');
+  const { code, stderr } = await result;
+  t.is(code, 1);
+  t.regex(stderr, /drain timed out/);
+});
+
+test('run: a second signal exits at once with code 1', async (t) => {
+  const { child, result } = startCli(['run', stuckJob(tempDir()), '--drain-timeout', '60000']);
+  await waitForOutput(child, /stream started/);
+  child.kill('SIGINT');
+  await waitForOutput(child, /stopping: draining streams/);
+  const signalledAt = Date.now();
+  child.kill('SIGINT');
+  const { code, stderr } = await result;
+  t.is(code, 1);
+  t.regex(stderr, /second signal: exiting now/);
+  t.true(Date.now() - signalledAt < 10_000, 'did not wait for the 60 s drain deadline');
+});
+
+test('validate: exit 1 with file:line:col diagnostics, 0 when valid', async (t) => {
+  const dir = tempDir();
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, `pipelines:
+  main:
+    source: { type: file, path: x.flv }
+    stages: [timestamps]
+    sinks: [{ type: file, path: y.flv }]
+`);
+  const failed = await runCli(['validate', bad]);
+  t.is(failed.code, 1);
+  t.regex(failed.stderr, new RegExp(`${bad.replaceAll('/', '\\/')}:4:14: stage \`timestamps\` consumes media packets but source \`file\` produces FLV bytes: add \`flv-demux\` before it`));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, `pipelines:
+  main:
+    source: { type: file, path: x.flv }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: file, path: y.flv }]
+`);
+  const ok = await runCli(['validate', good]);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /main: file → flv-demux → timestamps → \[file\]/);
+});
+
+test('every subcommand answers --help, and an unknown one exits 2', async (t) => {
+  const overview = await runCli(['--help']);
+  t.is(overview.code, 0);
+  const names = [...overview.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]!);
+  t.true(names.includes('run') && names.includes('validate'), overview.stdout);
+  for (const name of names) {
+    const help = await runCli([name, '--help']);
+    t.is(help.code, 0, name);
+    t.regex(help.stdout, new RegExp(`^Usage: wsflv ${name}`), name);
+  }
+  t.is((await runCli(['nope'])).code, 2);
+});
