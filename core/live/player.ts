@@ -1,0 +1,376 @@
+import type { Clock } from '../clock.js';
+import { CLOSE, type LiveTag, type PlayerTransport } from './types.js';
+
+export type Framing = PlayerTransport['framing'];
+
+/** A tag (or the FLV header) that can hand out its bytes framed for a transport, framing each kind once. */
+export interface Frameable {
+  framed(framing: Framing): Buffer;
+}
+
+export type OutboundTag = LiveTag & Frameable;
+
+export interface PlayerLimits {
+  /** Bytes queued for the player (ours, not yet written, plus the transport's) before it skips ahead. */
+  maxQueueBytes: number;
+  /** Media time between the oldest undelivered tag and the newest one offered before it skips ahead. */
+  maxQueueMs: number;
+  /** A player over a bound for longer than this is closed with CLOSE.slowConsumer. */
+  stallTimeoutMs: number;
+  /** Tags for one player are gathered for up to this long and written as one batch; 0 writes at once. */
+  coalesceMs: number;
+}
+
+export const DEFAULT_PLAYER_LIMITS: Readonly<PlayerLimits> = {
+  maxQueueBytes: 4 * 1024 * 1024,
+  maxQueueMs: 8000,
+  stallTimeoutMs: 10_000,
+  coalesceMs: 20,
+};
+
+export interface PlayerStats {
+  id: string;
+  key: string;
+  transport: PlayerTransport['transport'];
+  address: string;
+  state: PlayerState;
+  /** When the player was sent its FLV header (ms, the clock's monotonic time), if it has been. */
+  startedAt: number | undefined;
+  bytesSent: number;
+  tagsSent: number;
+  /** Tags dropped because the player was over a bound (skip to the next keyframe). */
+  framesDropped: number;
+  queuedBytes: number;
+}
+
+export type PlayerState = 'waiting' | 'live' | 'closed';
+
+export interface PlayerHooks {
+  /** The player is gone: closed by us (with the code and reason) or by its peer (code undefined). */
+  closed(player: LivePlayer, code: number | undefined, reason: string): void;
+  /** Frames dropped by the skip-ahead policy (counted as they happen). */
+  dropped?(count: number): void;
+}
+
+/**
+ * One player's side of the fan-out: the queue policy and write batching for a single connection.
+ *
+ * Backpressure is measured, never buffered without bound. What counts as queued is what we hold (the
+ * batch not yet written) plus what the transport holds (`queuedBytes`). Media time queued is the span
+ * from the oldest tag whose bytes have not all left the transport to the newest one offered; it is
+ * tracked with one mark per written batch, pruned as the transport drains, so a healthy player keeps
+ * no marks at all.
+ *
+ * Past either bound the player skips ahead: it takes nothing but decoder configurations until a
+ * keyframe arrives while it is back under both bounds, and every tag refused is counted. Staying over a
+ * bound longer than `stallTimeoutMs`, or holding more than twice `maxQueueBytes` (configurations are
+ * never refused, so a stream of them could still grow it), closes the player with CLOSE.slowConsumer.
+ * Memory per player is therefore bounded by the limits, and the buffers queued are the channel's
+ * shared ones, so N slow players on one stream cost far less than N times the bound.
+ */
+export class LivePlayer {
+  readonly transport: PlayerTransport;
+  readonly limits: Readonly<PlayerLimits>;
+  readonly framing: Framing;
+  state: PlayerState = 'waiting';
+  startedAt: number | undefined;
+  bytesSent = 0;
+  tagsSent = 0;
+  framesDropped = 0;
+
+  readonly #clock: Clock;
+  readonly #scheduler: FlushScheduler | undefined;
+  readonly #hooks: PlayerHooks;
+
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #pendingDts = NaN;
+  #scheduled = false;
+  /** Bytes handed to the transport so far. */
+  #written = 0;
+  /** Per written batch still (partly) in the transport: its end in `#written` terms and its first dts. */
+  #markEnd: number[] = [];
+  #markDts: number[] = [];
+  #lastDts = NaN;
+
+  /** Taking nothing but configurations until a sync point. */
+  #syncing = true;
+  /** Syncing because of a bound (refused tags are counted), not because of a join or a new publisher. */
+  #skipping = false;
+  #overSince: number | undefined;
+  #deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    transport: PlayerTransport,
+    limits: Readonly<PlayerLimits>,
+    deps: { clock: Clock; scheduler?: FlushScheduler; hooks: PlayerHooks },
+  ) {
+    this.transport = transport;
+    this.limits = limits;
+    this.framing = transport.framing;
+    this.#clock = deps.clock;
+    this.#scheduler = limits.coalesceMs > 0 ? deps.scheduler : undefined;
+    this.#hooks = deps.hooks;
+    transport.onClose(() => this.#gone(undefined, 'connection closed by peer'));
+  }
+
+  get id(): string {
+    return this.transport.id;
+  }
+
+  get key(): string {
+    return this.transport.key;
+  }
+
+  /** Run `onExpiry` after `ms` unless the player starts or closes first (waiting for a publisher). */
+  setDeadline(ms: number, onExpiry: () => void): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(onExpiry, ms);
+    this.#deadline.unref();
+  }
+
+  /**
+   * Send the FLV header and what the player needs to start (metadata, configurations, cached GOP)
+   * in one write, without waiting for the batching window: time to first frame matters more here.
+   * `keyframe` says whether `tags` contain a video keyframe to start decoding from.
+   */
+  start(header: Frameable, tags: readonly OutboundTag[], keyframe: boolean): void {
+    if (this.state !== 'waiting') return;
+    clearTimeout(this.#deadline);
+    this.state = 'live';
+    this.startedAt = this.#clock.now();
+    const frames = [header.framed(this.framing)];
+    let bytes = frames[0]!.length;
+    // Configurations may carry timestamps from long ago; only media says how much time is queued.
+    let firstDts = NaN;
+    for (const tag of tags) {
+      const frame = tag.framed(this.framing);
+      frames.push(frame);
+      bytes += frame.length;
+      if (firstDts !== firstDts && !tag.config && tag.kind !== 'script') firstDts = tag.dts;
+    }
+    this.#syncing = !keyframe;
+    this.#skipping = false;
+    this.#write(frames, bytes, firstDts);
+    this.tagsSent += tags.length;
+  }
+
+  /** A new publisher session: decoding restarts at its first keyframe, which the player waits for. */
+  resync(): void {
+    this.#syncing = true;
+    this.#skipping = false;
+  }
+
+  /**
+   * A live tag. `syncKind` is the track a player may start on: video when the stream has video
+   * (its keyframes), else audio (any frame).
+   */
+  offer(tag: OutboundTag, syncKind: 'audio' | 'video'): void {
+    if (this.state !== 'live') return;
+    if (tag.config) {
+      this.#enqueue(tag);
+      return;
+    }
+    this.#lastDts = tag.dts;
+    const over = this.#overBound(tag.dts);
+    if (this.state !== 'live') return;
+    if (this.#syncing) {
+      if (!over && tag.keyframe && tag.kind === syncKind) {
+        this.#syncing = this.#skipping = false;
+        this.#enqueue(tag);
+      } else if (this.#skipping) {
+        this.#drop();
+      }
+      return;
+    }
+    if (over) {
+      this.#syncing = this.#skipping = true;
+      this.#drop();
+      return;
+    }
+    this.#enqueue(tag);
+  }
+
+  /** Write the pending batch, if any. Returns the bytes written. */
+  flush(): number {
+    this.#scheduled = false;
+    const bytes = this.#pendingBytes;
+    if (bytes === 0 || this.state !== 'live') return 0;
+    const frames = this.#pending;
+    this.tagsSent += frames.length;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#write(frames, bytes, this.#pendingDts);
+    return bytes;
+  }
+
+  /**
+   * Re-evaluate the bounds without a new tag (the periodic sweep): a player stuck over a bound while the
+   * stream is quiet is still closed in time.
+   */
+  checkStall(): void {
+    if (this.state === 'live' && this.#overSince !== undefined && this.#lastDts === this.#lastDts) this.#overBound(this.#lastDts);
+  }
+
+  /**
+   * Close with a WebSocket close code and a reason. `flush` first writes what is pending (a stream
+   * that ended); a player closed for being slow gets nothing more.
+   */
+  close(code: number, reason: string, flush = false): void {
+    if (this.state === 'closed') return;
+    if (flush) this.flush();
+    this.#gone(code, reason);
+    this.transport.close(code, reason);
+  }
+
+  get queuedBytes(): number {
+    return this.state === 'closed' ? 0 : this.#pendingBytes + this.transport.queuedBytes;
+  }
+
+  get stats(): PlayerStats {
+    const t = this.transport;
+    return {
+      id: t.id,
+      key: t.key,
+      transport: t.transport,
+      address: t.address,
+      state: this.state,
+      startedAt: this.startedAt,
+      bytesSent: this.bytesSent,
+      tagsSent: this.tagsSent,
+      framesDropped: this.framesDropped,
+      queuedBytes: this.queuedBytes,
+    };
+  }
+
+  #enqueue(tag: OutboundTag): void {
+    const frame = tag.framed(this.framing);
+    if (this.#scheduler === undefined) {
+      this.tagsSent++;
+      this.#write([frame], frame.length, tag.dts);
+      return;
+    }
+    if (this.#pendingBytes === 0) this.#pendingDts = tag.dts;
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.#scheduler.schedule(this);
+    }
+  }
+
+  #write(frames: Buffer[], bytes: number, firstDts: number): void {
+    this.transport.write(frames);
+    this.#written += bytes;
+    this.bytesSent += bytes;
+    if (this.transport.queuedBytes === 0) {
+      // Everything reached the kernel: nothing is queued, whatever older marks said.
+      if (this.#markEnd.length > 0) this.#markEnd.length = this.#markDts.length = 0;
+    } else {
+      this.#markEnd.push(this.#written);
+      this.#markDts.push(firstDts);
+    }
+  }
+
+  #drop(): void {
+    this.framesDropped++;
+    this.#hooks.dropped?.(1);
+  }
+
+  /** Whether a tag at `dts` would put the player over a bound; closes it when it has been too long. */
+  #overBound(dts: number): boolean {
+    const queued = this.#pendingBytes + this.transport.queuedBytes;
+    let over = false;
+    if (queued > 0) {
+      const { maxQueueBytes, maxQueueMs } = this.limits;
+      if (queued > 2 * maxQueueBytes) {
+        this.close(CLOSE.slowConsumer, `player fell behind: ${queued} bytes queued, over twice the ${maxQueueBytes}-byte bound`);
+        return true;
+      }
+      over = queued > maxQueueBytes || dts - this.#oldestQueuedDts() > maxQueueMs;
+    }
+    if (!over) {
+      this.#overSince = undefined;
+      return false;
+    }
+    const now = this.#clock.now();
+    if (this.#overSince === undefined) this.#overSince = now;
+    else if (now - this.#overSince > this.limits.stallTimeoutMs) {
+      this.close(
+        CLOSE.slowConsumer,
+        `player fell behind: over its queue bound (${this.limits.maxQueueBytes} bytes / ${this.limits.maxQueueMs} ms) for more than ${this.limits.stallTimeoutMs} ms`,
+      );
+    }
+    return true;
+  }
+
+  /** The dts of the oldest media tag not yet fully handed to the kernel (NaN when none: never over). */
+  #oldestQueuedDts(): number {
+    const drained = this.#written - this.transport.queuedBytes;
+    const ends = this.#markEnd;
+    const dtss = this.#markDts;
+    while (ends.length > 0 && ends[0]! <= drained) {
+      ends.shift();
+      dtss.shift();
+    }
+    for (const dts of dtss) if (dts === dts) return dts;
+    return this.#pendingBytes > 0 ? this.#pendingDts : NaN;
+  }
+
+  #gone(code: number | undefined, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.#deadline);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#markEnd.length = this.#markDts.length = 0;
+    this.#hooks.closed(this, code, reason);
+  }
+}
+
+/**
+ * Write batching for every player sharing one window length: one timer for all of them rather than
+ * one per player. The timer is armed by the first tag after a flush and writes each player's batch
+ * when it fires, so a tag waits at most `windowMs` and a player gets at most one write per window
+ * (per-write cost, not bytes, dominates fan-out CPU: see docs/architecture.md).
+ */
+export class FlushScheduler {
+  readonly windowMs: number;
+  #queue: LivePlayer[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #onFlush: ((bytes: number, players: number) => void) | undefined;
+
+  constructor(windowMs: number, onFlush?: (bytes: number, players: number) => void) {
+    this.windowMs = windowMs;
+    this.#onFlush = onFlush;
+  }
+
+  schedule(player: LivePlayer): void {
+    this.#queue.push(player);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#run, this.windowMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Write every pending batch now. */
+  flushAll(): void {
+    clearTimeout(this.#timer);
+    this.#run();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+  }
+
+  readonly #run = (): void => {
+    this.#timer = undefined;
+    const queue = this.#queue;
+    this.#queue = [];
+    let bytes = 0;
+    for (const player of queue) bytes += player.flush();
+    this.#onFlush?.(bytes, queue.length);
+  };
+}
