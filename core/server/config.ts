@@ -16,6 +16,43 @@ export const serverConfigSchema = z
       .strict()
       .optional()
       .describe('serve https and wss on the same port'),
+    limits: z
+      .object({
+        connections: z.number().int().min(1).default(1000).describe('live connections (publishers and players) at once; more are refused with 503 / close 1013'),
+        streams: z.number().int().min(1).default(100).describe('streams being published at once; more publishers are refused with 503 / close 1013'),
+        messageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024 * 1024)
+          .describe('largest WebSocket message a peer may send; a bigger one closes it with 1009'),
+      })
+      .strict()
+      .default({}),
+    timeouts: z
+      .object({
+        headersMs: z.number().int().min(100).default(10_000).describe('ms to receive request headers (and so a WebSocket handshake); slower clients get 408'),
+        requestMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('ms to receive a whole request body, 0 = none (an HTTP publisher sends an endless body; its silence is caught by the source idle timeout)'),
+        closeMs: z.number().int().min(100).default(5_000).describe('ms a WebSocket peer gets to answer a close frame before its socket is cut'),
+      })
+      .strict()
+      .default({}),
+    keepalive: z
+      .object({
+        intervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(15_000)
+          .describe('ms between WebSocket pings (and TCP keep-alive probes for HTTP); a peer that misses a pong by the next ping is cut; 0 = off'),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -1,0 +1,57 @@
+import type { Socket } from 'node:net';
+import type { ConnectionInfo, LiveTransport } from '../live/types.js';
+import type { StreamTarget } from './routes.js';
+
+export type Role = 'publisher' | 'player';
+
+let nextId = 1;
+
+export function connectionInfo(role: Role, target: StreamTarget, transport: LiveTransport, socket: Socket): ConnectionInfo {
+  return {
+    id: `${role === 'publisher' ? 'p' : 'v'}-${nextId++}`,
+    app: target.app,
+    stream: target.stream,
+    key: target.key,
+    transport,
+    address: peerAddress(socket),
+    query: target.query,
+  };
+}
+
+export function peerAddress(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
+
+/** How a connection ended, for the log line and the API. */
+export interface Closing {
+  code: number;
+  reason: string;
+  /** Who ended it: us (`server`) or the peer (`peer`, including a vanished one). */
+  by: 'server' | 'peer';
+}
+
+/**
+ * Close bookkeeping shared by the four connection kinds: listeners run once, whoever closes, and a
+ * listener added after the fact still runs (a player attached late to a connection that already died).
+ */
+export class CloseSignal {
+  #listeners: (() => void)[] | undefined = [];
+  closing: Closing | undefined;
+
+  get fired(): boolean {
+    return this.#listeners === undefined;
+  }
+
+  add(listener: () => void): void {
+    if (this.#listeners) this.#listeners.push(listener);
+    else queueMicrotask(listener);
+  }
+
+  fire(): void {
+    const listeners = this.#listeners;
+    if (!listeners) return;
+    this.#listeners = undefined;
+    for (const listener of listeners) listener();
+  }
+}

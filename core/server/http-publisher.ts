@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Observable, Subject } from 'rxjs';
+import { CLOSE, type ConnectionInfo, type LiveTransport, type PublishConnection } from '../live/types.js';
+import { CloseSignal } from './connection.js';
+import { httpStatusFor } from './close.js';
+
+/** How long a refused publisher's socket may linger so the peer can read the status line. */
+const LINGER_MS = 1000;
+
+/**
+ * A publisher sending FLV as an HTTP request body (POST/PUT, usually chunked: `ffmpeg -f flv http://…`).
+ * The answer is only sent when the stream ends, so a failure found mid-stream can still be told as a
+ * status (400 bad FLV, 413 tag too large) rather than a cut connection.
+ */
+export class HttpPublisher implements PublishConnection {
+  readonly id: string;
+  readonly app: string;
+  readonly stream: string;
+  readonly key: string;
+  readonly transport: LiveTransport;
+  readonly address: string;
+  readonly query: Record<string, string>;
+  readonly data$: Observable<Buffer>;
+  readonly closed = new CloseSignal();
+  bytesReceived = 0;
+
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #socket: Socket;
+  readonly #data = new Subject<Buffer>();
+
+  constructor(info: ConnectionInfo, req: IncomingMessage, res: ServerResponse) {
+    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    this.#req = req;
+    this.#res = res;
+    this.#socket = req.socket;
+    // The body stays paused (no 'data' listener) until the pipeline subscribes.
+    req.on('end', () => {
+      if (this.closed.closing) return;
+      this.closed.closing = { code: CLOSE.normal, reason: 'publisher finished', by: 'peer' };
+      this.#data.complete();
+      this.#respond(200, `received ${this.bytesReceived} bytes\n`);
+    });
+    this.#socket.once('close', () => {
+      this.closed.closing ??= { code: CLOSE.goingAway, reason: 'connection lost', by: 'peer' };
+      this.#data.complete();
+      this.closed.fire();
+    });
+    this.data$ = new Observable<Buffer>((subscriber) => {
+      const subscription = this.#data.subscribe(subscriber);
+      req.on('data', (chunk: Buffer) => {
+        if (this.closed.closing) return;
+        this.bytesReceived += chunk.length;
+        this.#data.next(chunk);
+      });
+      return () => {
+        subscription.unsubscribe();
+        setImmediate(() => this.close(CLOSE.normal, 'stream ended'));
+      };
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed.closing) return;
+    this.closed.closing = { code, reason, by: 'server' };
+    this.#data.complete();
+    if (this.#res.headersSent) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#respond(httpStatusFor(code), `${reason}\n`);
+  }
+
+  #respond(status: number, body: string): void {
+    const res = this.#res;
+    if (res.headersSent || this.#socket.destroyed) return;
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'Access-Control-Allow-Origin': '*',
+      Connection: 'close',
+    });
+    res.end(body);
+    if (this.#req.complete) return;
+    // The body is still coming and nobody will read it: discard it so the kernel does not answer the
+    // peer with a reset (which can destroy the response in flight), then cut the connection shortly.
+    this.#req.removeAllListeners('data');
+    this.#req.resume();
+    res.once('finish', () => this.#socket.end());
+    setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
+  }
+}

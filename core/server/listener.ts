@@ -1,0 +1,512 @@
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { inject, injectable, optional } from 'inversify';
+import type { ServiceIdentifier } from 'inversify';
+import { WebSocket, WebSocketServer } from 'ws';
+import { WsflvError } from '../errors.js';
+import { CLOSE, type ConnectionInfo, type LiveTransport, type PlayerTransport, type PublishConnection } from '../live/types.js';
+import { LOGGER, type Logger } from '../logger.js';
+import { METRICS, type Metrics } from '../metrics.js';
+import type { Lifecycle } from '../pipeline/app.js';
+import { serverConfigSchema, type ServerConfig } from './config.js';
+import { connectionInfo, type CloseSignal, type Role } from './connection.js';
+import { HttpPlayer } from './http-player.js';
+import { HttpPublisher } from './http-publisher.js';
+import { matchRequest, type StreamTarget } from './routes.js';
+import { SERVER_CONFIG } from './tokens.js';
+import { WsPlayer } from './ws-player.js';
+import { WsPublisher } from './ws-publisher.js';
+
+export const LIVE_SERVER: ServiceIdentifier<LiveServer> = Symbol.for('wsflv.live-server');
+
+/** The listener could not start (port in use, unreadable TLS files). */
+export class ServerStartError extends WsflvError {
+  constructor(message: string, cause?: unknown) {
+    super('WSFLV_ERR_SERVER_START', message, { cause });
+  }
+}
+
+/** The server a live component was given, or a clear error when the server module is not loaded. */
+export function requireServer(server: LiveServer | undefined, component: string): LiveServer {
+  if (!server) throw new WsflvError('WSFLV_ERR_NO_SERVER', `\`${component}\` needs the live server: load serverModule (core/server/module.ts) with the components`);
+  return server;
+}
+
+/** Which kind of connection a handler takes: WebSocket (ws and wss) or HTTP (http and https). */
+export type Framing = 'ws' | 'http';
+
+export interface AcceptOptions {
+  /** Only streams of these apps (default: every app). Lets two pipelines split the URL space. */
+  apps?: readonly string[];
+}
+
+export type PublishHandler = (connection: PublishConnection) => void;
+export type PlayerHandler = (player: PlayerTransport) => void;
+
+/** A request on a mounted route, with its URL already parsed. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: { pathname: string; query: Record<string, string> }) => void | Promise<void>;
+
+/** Undo a registration (a source or sink that stops serving). */
+export type Unregister = () => void;
+
+/** The WebSocket subprotocol a publisher offers on `/APP/STREAM.flv` (node-media-server's convention). */
+export const PUBLISHER_PROTOCOL = 'publisher';
+
+/** A live connection as the server's own bookkeeping sees it (for the API and shutdown). */
+export interface LiveConnection {
+  role: Role;
+  info: ConnectionInfo;
+  connectedAt: number;
+  closed: CloseSignal;
+  close(code: number, reason: string): void;
+}
+
+interface Registration<H> {
+  handler: H;
+  apps: ReadonlySet<string> | undefined;
+}
+
+type Direction = 'publish' | 'play';
+
+/**
+ * The one HTTP/WebSocket listener: publishers and players of every pipeline, plus whatever later
+ * features mount with route(). Components register what they serve while pipelines are built, before
+ * start(); a transport nobody registered for is answered 404, as is a path nobody mounted.
+ *
+ * Answers, all defined: malformed stream URL or name 400, nothing serving it 404, wrong method 405,
+ * too many connections or streams 503 / close 1013, slow
+ * request headers 408, oversized headers 431, text message from a publisher close 1003, oversized
+ * WebSocket message close 1009, peer silent through a keep-alive round close (cut).
+ */
+@injectable()
+export class LiveServer implements Lifecycle {
+  readonly name = 'live-server';
+  readonly config: ServerConfig;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+
+  readonly #publishers: Record<Framing, Registration<PublishHandler>[]> = { ws: [], http: [] };
+  readonly #players: Record<Framing, Registration<PlayerHandler>[]> = { ws: [], http: [] };
+  readonly #routes: { method: string; prefix: string; handler: RouteHandler }[] = [];
+
+  readonly #connections = new Map<string, LiveConnection>();
+  /** Publishers connected now: the streams limit counts them (who may publish a key is the registry's call). */
+  #publisherCount = 0;
+  /** Sockets handed to a player or publisher: a late parser error there must not write an HTTP answer into the stream. */
+  readonly #claimed = new WeakSet<Duplex>();
+  readonly #sockets = new Set<Socket>();
+  readonly #alive = new Map<WebSocket, boolean>();
+
+  #server: Server | undefined;
+  #wss: WebSocketServer | undefined;
+  #keepalive: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(
+    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(LOGGER) logger: Logger,
+    @inject(METRICS) metrics: Metrics,
+  ) {
+    this.config = config ?? serverConfigSchema.parse({});
+    this.#logger = logger.child({ component: 'live-server' });
+    this.#metrics = metrics;
+  }
+
+  get #tls(): boolean {
+    return this.config.tls !== undefined;
+  }
+
+  /** Take publishers arriving over `framing`. The first registration whose apps match gets each one. */
+  acceptPublishers(framing: Framing, handler: PublishHandler, options: AcceptOptions = {}): Unregister {
+    return register(this.#publishers[framing], handler, options);
+  }
+
+  /** Take players arriving over `framing`. The first registration whose apps match gets each one. */
+  acceptPlayers(framing: Framing, handler: PlayerHandler, options: AcceptOptions = {}): Unregister {
+    return register(this.#players[framing], handler, options);
+  }
+
+  /**
+   * Mount a handler for HTTP requests whose path is `prefix` or below it (`/api` takes `/api` and
+   * `/api/streams`; `/` takes everything). `method` is an HTTP method or `*`. The longest prefix wins;
+   * stream URLs (`*.flv`, `/publish`, `/play`) are never routed here.
+   */
+  route(method: string, prefix: string, handler: RouteHandler): Unregister {
+    if (!prefix.startsWith('/')) throw new TypeError(`route prefix must start with /, got ${JSON.stringify(prefix)}`);
+    const entry = { method: method.toUpperCase(), prefix: prefix.length > 1 ? prefix.replace(/\/+$/, '') : prefix, handler };
+    this.#routes.push(entry);
+    this.#routes.sort((a, b) => b.prefix.length - a.prefix.length);
+    return () => {
+      const at = this.#routes.indexOf(entry);
+      if (at >= 0) this.#routes.splice(at, 1);
+    };
+  }
+
+  /** The bound address once started (the actual port when configured with port 0). */
+  address(): AddressInfo | undefined {
+    const address = this.#server?.address();
+    return address && typeof address === 'object' ? address : undefined;
+  }
+
+  /** Base URL for `scheme` ('ws' or 'http'; `s` is added under TLS), e.g. `ws://127.0.0.1:8080`. */
+  url(scheme: 'ws' | 'http' = 'http'): string {
+    const address = this.address();
+    if (!address) throw new Error('the live server is not listening');
+    const unspecified = address.address === '0.0.0.0' || address.address === '::';
+    const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `${scheme}${this.#tls ? 's' : ''}://${host}:${address.port}`;
+  }
+
+  /** Live publishers and players right now. */
+  connections(): LiveConnection[] {
+    return [...this.#connections.values()];
+  }
+
+  async start(): Promise<void> {
+    if (this.#server) return;
+    // A headless file-to-file run loads this service too: it must not take a port nobody asked for.
+    const registered = this.#routes.length + (['ws', 'http'] as const).reduce((n, f) => n + this.#publishers[f].length + this.#players[f].length, 0);
+    if (registered === 0) {
+      this.#logger.debug('no live component or route registered: not listening');
+      return;
+    }
+    const { timeouts, limits } = this.config;
+    const headersTimeout = timeouts.requestMs > 0 ? Math.min(timeouts.headersMs, timeouts.requestMs) : timeouts.headersMs;
+    const options = {
+      headersTimeout,
+      requestTimeout: timeouts.requestMs,
+      // Node only checks header and request deadlines on this tick; its 30 s default would let a slow
+      // client hold a socket far past a short headers timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+      keepAliveTimeout: 5000,
+      noDelay: true,
+    };
+    let server: Server;
+    if (this.config.tls) {
+      const { key, cert } = this.config.tls;
+      let pem: [Buffer, Buffer];
+      try {
+        pem = await Promise.all([readFile(key), readFile(cert)]);
+      } catch (error) {
+        throw new ServerStartError(`cannot read the TLS key or certificate: ${(error as Error).message}`, error);
+      }
+      try {
+        server = createHttpsServer({ ...options, key: pem[0], cert: pem[1] }) as unknown as Server;
+      } catch (error) {
+        throw new ServerStartError(`invalid TLS key or certificate: ${(error as Error).message}`, error);
+      }
+    } else {
+      server = createHttpServer(options);
+    }
+    // closeTimeout is in ws 8.18+ but not yet in its type definitions.
+    this.#wss = new WebSocketServer(<ConstructorParameters<typeof WebSocketServer>[0]>{
+      noServer: true,
+      maxPayload: limits.messageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      closeTimeout: timeouts.closeMs,
+      handleProtocols: (protocols, req) => (directions.get(req) === 'publish' && protocols.has(PUBLISHER_PROTOCOL) ? PUBLISHER_PROTOCOL : false),
+    });
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(error, socket));
+    server.on('tlsClientError', (error: Error) => this.#logger.debug({ err: error }, 'TLS handshake failed'));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new ServerStartError(`cannot listen on ${this.config.host}:${this.config.port}: ${error.message}`, error));
+      };
+      server.once('error', onError);
+      server.listen(this.config.port, this.config.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (error: Error) => this.#logger.error({ err: error }, 'listener error'));
+    this.#server = server;
+    this.#stopping = false;
+    const interval = this.config.keepalive.intervalMs;
+    if (interval > 0) {
+      this.#keepalive = setInterval(() => this.#pingAll(), interval);
+      this.#keepalive.unref();
+    }
+    const served = (['ws', 'http'] as const).flatMap((f) => [
+      ...(this.#publishers[f].length ? [`publish/${f}`] : []),
+      ...(this.#players[f].length ? [`play/${f}`] : []),
+    ]);
+    this.#logger.info({ url: this.url('http'), served }, 'listening');
+  }
+
+  /**
+   * Refuse new connections, close every live one (publishers and players: 1001 / end of response),
+   * then cut what is still open once the close handshake had its time.
+   */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#stopping = true;
+    clearInterval(this.#keepalive);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of this.#connections.values()) connection.close(CLOSE.goingAway, 'server shutting down');
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.timeouts.closeMs)))]);
+    clearTimeout(timer);
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+    this.#server = undefined;
+    this.#wss?.close();
+    this.#wss = undefined;
+    this.#alive.clear();
+  }
+
+  // ---- HTTP ----
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', (error) => this.#logger.debug({ err: error }, 'response error'));
+    const match = matchRequest(req.url);
+    if (match.kind === 'invalid') return reply(res, 400, match.message);
+    if (match.kind === 'other') return this.#onRoute(req, res, match.pathname, match.query);
+    const { target } = match;
+    const method = req.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, OPTIONS',
+        'Access-Control-Allow-Headers': '*',
+        'Access-Control-Max-Age': '86400',
+      });
+      res.end();
+      return;
+    }
+    const direction = httpDirection(target, method);
+    if (!direction) {
+      const allow = target.convention === 'publish' ? 'POST, PUT, OPTIONS' : target.convention === 'play' ? 'GET, HEAD, OPTIONS' : 'GET, HEAD, POST, PUT, OPTIONS';
+      return reply(res, 405, `method ${method} not allowed on a stream URL`, { Allow: allow });
+    }
+    const transport: LiveTransport = this.#tls ? 'https' : 'http';
+    const handler = this.#handlerFor(direction, 'http', target);
+    if (!handler) return reply(res, 404, `no pipeline ${direction === 'publish' ? 'accepts HTTP publishers' : 'serves HTTP players'} for ${target.key}`);
+    if (!res.socket) return reply(res, 400, 'pipelined requests cannot open a stream');
+    const refusal = this.#refusal(direction, target);
+    if (refusal) return reply(res, refusal.status, refusal.reason);
+    if (method === 'HEAD') {
+      res.writeHead(200, { 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store, must-revalidate', 'Access-Control-Allow-Origin': '*' });
+      res.end();
+      return;
+    }
+    const socket = req.socket;
+    this.#claimed.add(socket);
+    if (this.config.keepalive.intervalMs > 0) socket.setKeepAlive(true, this.config.keepalive.intervalMs);
+    if (direction === 'publish') {
+      const connection = new HttpPublisher(connectionInfo('publisher', target, transport, socket), req, res);
+      this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
+      this.#handOver(() => (handler as PublishHandler)(connection), connection);
+    } else {
+      const player = new HttpPlayer(connectionInfo('player', target, transport, socket), req, res);
+      this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
+      this.#handOver(() => (handler as PlayerHandler)(player), player);
+    }
+  }
+
+  #onRoute(req: IncomingMessage, res: ServerResponse, pathname: string, query: Record<string, string>): void {
+    const method = req.method ?? 'GET';
+    const under = this.#routes.filter((r) => r.prefix === '/' || pathname === r.prefix || pathname.startsWith(`${r.prefix}/`));
+    if (under.length === 0) return reply(res, 404, `nothing at ${pathname}`);
+    const route = under.find((r) => r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET'));
+    if (!route) return reply(res, 405, `method ${method} not allowed on ${pathname}`, { Allow: [...new Set(under.map((r) => r.method))].join(', ') });
+    const failed = (error: unknown) => {
+      this.#logger.error({ err: error, path: pathname }, 'route handler failed');
+      if (!res.headersSent) reply(res, 500, 'internal error');
+      else res.destroy();
+    };
+    try {
+      const result = route.handler(req, res, { pathname, query });
+      if (result && typeof result.then === 'function') result.then(undefined, failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  #onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (this.#claimed.has(socket) || !socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.#logger.debug({ code: error.code, status }, 'bad request from client');
+    const body = `${STATUS_CODES[status]}\n`;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  }
+
+  // ---- WebSocket ----
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'upgrade socket error'));
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return rejectUpgrade(socket, 400, 'only WebSocket upgrades are served');
+    const match = matchRequest(req.url);
+    if (match.kind === 'invalid') return rejectUpgrade(socket, 400, match.message);
+    if (match.kind === 'other') return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${match.pathname}`);
+    const { target } = match;
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const direction: Direction =
+      target.convention === 'path' ? (offered.includes(PUBLISHER_PROTOCOL) ? 'publish' : 'play') : target.convention;
+    const handler = this.#handlerFor(direction, 'ws', target);
+    if (!handler) {
+      return rejectUpgrade(socket, 404, `no pipeline ${direction === 'publish' ? 'accepts WebSocket publishers' : 'serves WebSocket players'} for ${target.key}`);
+    }
+    directions.set(req, direction);
+    this.#wss!.handleUpgrade(req, socket, head, (ws) => {
+      const tcp = socket as Socket;
+      const transport: LiveTransport = this.#tls ? 'wss' : 'ws';
+      ws.on('error', (error) => this.#logger.debug({ err: error, key: target.key }, 'WebSocket error'));
+      // Refused after the handshake on purpose: a browser sees only the close code and reason, never
+      // the status of a failed handshake.
+      const refusal = this.#refusal(direction, target);
+      if (refusal) {
+        ws.close(refusal.code, refusal.reason);
+        return;
+      }
+      this.#claimed.add(socket);
+      this.#watch(ws);
+      if (direction === 'publish') {
+        const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp), ws);
+        this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
+        this.#handOver(() => (handler as PublishHandler)(connection), connection);
+      } else {
+        const player = new WsPlayer(connectionInfo('player', target, transport, tcp), ws, tcp);
+        this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
+        this.#handOver(() => (handler as PlayerHandler)(player), player);
+      }
+    });
+  }
+
+  /** Keep-alive: a peer gets one interval to answer each ping; one that does not is cut. */
+  #watch(ws: WebSocket): void {
+    this.#alive.set(ws, true);
+    ws.on('pong', () => this.#alive.set(ws, true));
+    ws.on('close', () => this.#alive.delete(ws));
+  }
+
+  #pingAll(): void {
+    for (const [ws, alive] of this.#alive) {
+      if (!alive) {
+        this.#logger.info('WebSocket peer missed a keep-alive pong: cutting it');
+        this.#metrics.counter('wsflv_server_reaped_total', 'WebSocket peers cut for missing a keep-alive pong').inc();
+        this.#alive.delete(ws);
+        ws.terminate();
+        continue;
+      }
+      this.#alive.set(ws, false);
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }
+  }
+
+  // ---- bookkeeping ----
+
+  #handlerFor(direction: Direction, framing: Framing, target: StreamTarget): PublishHandler | PlayerHandler | undefined {
+    const registrations = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
+    return registrations.find((r) => !r.apps || r.apps.has(target.app))?.handler;
+  }
+
+  /** Why a new connection cannot be taken now, as an HTTP status and a close code. */
+  #refusal(direction: Direction, target: StreamTarget): { status: number; code: number; reason: string } | undefined {
+    const refuse = (status: number, code: number, reason: string) => {
+      this.#metrics.counter('wsflv_server_refused_total', 'Live connections refused, by reason', ['reason']).labels(reason).inc();
+      return { status, code, reason };
+    };
+    if (this.#stopping) return refuse(503, CLOSE.goingAway, 'server shutting down');
+    const { limits } = this.config;
+    if (this.#connections.size >= limits.connections) return refuse(503, CLOSE.tryAgainLater, 'too many connections');
+    if (direction === 'publish' && this.#publisherCount >= limits.streams) return refuse(503, CLOSE.tryAgainLater, 'too many streams');
+    return undefined;
+  }
+
+  #track(role: Role, info: ConnectionInfo, closed: CloseSignal, close: (code: number, reason: string) => void): void {
+    const connection: LiveConnection = { role, info: { ...info }, connectedAt: Date.now(), closed, close };
+    this.#connections.set(info.id, connection);
+    if (role === 'publisher') this.#publisherCount++;
+    const gauge = this.#metrics.gauge('wsflv_server_connections', 'Live connections open now', ['role', 'transport']).labels(role, info.transport);
+    gauge.inc();
+    const fields = { id: info.id, key: info.key, transport: info.transport, address: info.address };
+    this.#logger.info(fields, `${role} connected`);
+    closed.add(() => {
+      gauge.dec();
+      this.#connections.delete(info.id);
+      if (role === 'publisher') this.#publisherCount--;
+      const { code, reason, by } = closed.closing ?? { code: 1006, reason: '', by: 'peer' };
+      this.#logger.info({ ...fields, code, reason, by }, `${role} disconnected`);
+    });
+  }
+
+  /** A throwing handler costs one connection, never the process. */
+  #handOver(call: () => void, connection: { close(code: number, reason: string): void }): void {
+    try {
+      call();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'connection handler failed');
+      connection.close(CLOSE.internalError, 'internal error');
+    }
+  }
+}
+
+/** What an upgrade request asked for, read back by handleProtocols (which only sees the request). */
+const directions = new WeakMap<IncomingMessage, Direction>();
+
+function register<H>(list: Registration<H>[], handler: H, options: AcceptOptions): Unregister {
+  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined };
+  list.push(entry);
+  return () => {
+    const at = list.indexOf(entry);
+    if (at >= 0) list.splice(at, 1);
+  };
+}
+
+function httpDirection(target: StreamTarget, method: string): Direction | undefined {
+  const play = method === 'GET' || method === 'HEAD';
+  const publish = method === 'POST' || method === 'PUT';
+  if (target.convention === 'publish') return publish ? 'publish' : undefined;
+  if (target.convention === 'play') return play ? 'play' : undefined;
+  return play ? 'play' : publish ? 'publish' : undefined;
+}
+
+/** How long a refused request's socket may linger so the peer can read the answer. */
+const LINGER_MS = 1000;
+
+function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = `${message}\n`;
+  // A refused publisher may go on sending an endless body: node would read and discard it for as long
+  // as the peer cares to send, so the connection is closed instead, once the answer had a moment to get out.
+  const unread = !res.req.complete;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'Access-Control-Allow-Origin': '*',
+    ...(unread ? { Connection: 'close' } : {}),
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (unread) {
+    const socket = res.req.socket;
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+}
+
+/** Answer an upgrade request we will not take, as plain HTTP on the raw socket. */
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

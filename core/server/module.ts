@@ -1,0 +1,12 @@
+import { ContainerModule } from 'inversify';
+import { LIFECYCLE } from '../pipeline/app.js';
+import { LIVE_SERVER, LiveServer } from './listener.js';
+
+/**
+ * The live listener as a singleton service, started before the pipelines (so sources and sinks have
+ * registered what they serve) and stopped after they drained.
+ */
+export const serverModule = new ContainerModule(({ bind }) => {
+  bind(LIVE_SERVER).to(LiveServer).inSingletonScope();
+  bind(LIFECYCLE).toService(LIVE_SERVER);
+});

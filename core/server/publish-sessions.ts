@@ -1,0 +1,97 @@
+import { EMPTY, Observable, type Subscriber } from 'rxjs';
+import { finalize, timeout } from 'rxjs/operators';
+import { z } from 'zod';
+import { CLOSE, type PublishConnection } from '../live/types.js';
+import type { SourceInstance, StreamSession } from '../pipeline/component.js';
+import { closeReasonFor } from './close.js';
+import type { Framing, LiveServer } from './listener.js';
+import { isValidName } from './routes.js';
+
+/** Options every publish source takes, so ws-publish and http-publish read the same in YAML. */
+export const publishOptionsSchema = z
+  .object({
+    apps: z
+      .array(z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . -'))
+      .min(1)
+      .optional()
+      .describe('only take publishers for these apps (default: any app)'),
+    idleTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe('close a publisher that sends nothing for this long (close 4408 / HTTP 408); 0 = never'),
+  })
+  .strict();
+
+export type PublishOptions = z.infer<typeof publishOptionsSchema>;
+
+/**
+ * The body of a publish source: one StreamSession per publisher arriving over `framings`. A session's
+ * abort() closes its publisher with a code naming the failure (1007 bad FLV, 1009 tag too large);
+ * stop() refuses newcomers and tells current publishers the server is going away.
+ */
+export function publishSessions(server: LiveServer, framings: readonly Framing[], options: PublishOptions): SourceInstance {
+  const active = new Set<PublishConnection>();
+  // Publishers can arrive between the listener starting and the runtime subscribing: they wait here.
+  const pending: StreamSession[] = [];
+  let subscriber: Subscriber<StreamSession> | undefined;
+  let stopped = false;
+
+  const accept = (connection: PublishConnection) => {
+    if (stopped) {
+      connection.close(CLOSE.goingAway, 'server shutting down');
+      return;
+    }
+    active.add(connection);
+    const session = toSession(connection, options, () => active.delete(connection));
+    if (subscriber) subscriber.next(session);
+    else pending.push(session);
+  };
+  const unregister = framings.map((framing) => server.acceptPublishers(framing, accept, { apps: options.apps }));
+
+  const sessions$ = new Observable<StreamSession>((s) => {
+    subscriber = s;
+    for (const session of pending.splice(0)) s.next(session);
+    if (stopped) s.complete();
+    return () => {
+      if (subscriber === s) subscriber = undefined;
+    };
+  });
+
+  return {
+    sessions$,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const off of unregister) off();
+      for (const connection of [...active]) connection.close(CLOSE.goingAway, 'server shutting down');
+      subscriber?.complete();
+    },
+  };
+}
+
+function toSession(connection: PublishConnection, options: PublishOptions, done: () => void): StreamSession<Buffer> {
+  let data$ = connection.data$;
+  const idle = options.idleTimeoutMs;
+  if (idle > 0) {
+    data$ = data$.pipe(
+      timeout({
+        each: idle,
+        with: () => {
+          connection.close(CLOSE.publisherIdle, `no data for ${idle / 1000} s`);
+          return EMPTY;
+        },
+      }),
+    );
+  }
+  return {
+    key: connection.key,
+    origin: { transport: connection.transport, address: connection.address, query: connection.query },
+    data$: data$.pipe(finalize(done)),
+    abort(error: Error) {
+      const { code, reason } = closeReasonFor(error);
+      connection.close(code, reason);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import type { Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import type { ConnectionInfo, LiveTransport, PlayerTransport } from '../live/types.js';
+import { CloseSignal } from './connection.js';
+import { truncateReason } from './close.js';
+
+/**
+ * A WebSocket player. Media goes straight to the TCP socket as frames the fan-out built once for every
+ * player (server frames are unmasked, so the bytes are the same for all); `ws` keeps the handshake,
+ * close frames and ping/pong. Mixing the two on one socket is safe because every write on either side
+ * is a whole frame, and ws (no permessage-deflate) writes its frames synchronously.
+ */
+export class WsPlayer implements PlayerTransport {
+  readonly framing = 'ws' as const;
+  readonly id: string;
+  readonly app: string;
+  readonly stream: string;
+  readonly key: string;
+  readonly transport: LiveTransport;
+  readonly address: string;
+  readonly query: Record<string, string>;
+  readonly closed = new CloseSignal();
+  bytesSent = 0;
+
+  readonly #ws: WebSocket;
+  readonly #socket: Socket;
+
+  constructor(info: ConnectionInfo, ws: WebSocket, socket: Socket) {
+    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    this.#ws = ws;
+    this.#socket = socket;
+    // Players have nothing to say; whatever they send is read (so pongs and close frames get through) and dropped.
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.closed.closing ??= { code, reason: reason.toString(), by: 'peer' };
+      this.closed.fire();
+    });
+  }
+
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  write(frames: Buffer[]): void {
+    // After a close frame, the protocol allows no more data frames.
+    if (this.closed.closing || this.#ws.readyState !== WebSocket.OPEN) return;
+    const socket = this.#socket;
+    socket.cork();
+    for (const frame of frames) {
+      socket.write(frame);
+      this.bytesSent += frame.length;
+    }
+    socket.uncork();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed.closing) return;
+    this.closed.closing = { code, reason, by: 'server' };
+    this.#ws.close(code, truncateReason(reason));
+  }
+
+  /** Cut without a close handshake: a peer that stopped answering pings. */
+  terminate(reason: string): void {
+    this.closed.closing ??= { code: 1006, reason, by: 'server' };
+    this.#ws.terminate();
+  }
+
+  onClose(listener: () => void): void {
+    this.closed.add(listener);
+  }
+}
