@@ -1,5 +1,7 @@
 import { componentModule } from '../core/pipeline/module.js';
 import { FileSink } from './file.js';
+import { HttpPlaySink } from './http-play.js';
+import { WsPlaySink } from './ws-play.js';
 
 /** Every built-in sink. */
-export const sinksModule = componentModule(FileSink);
+export const sinksModule = componentModule(FileSink, WsPlaySink, HttpPlaySink);
