@@ -12,7 +12,6 @@
  * a whole process: startup, probing and reading the page-cached file are in its figure, so two extra
  * lines put that in proportion: ours fed from a file stream, and ffmpeg's fixed cost on a tiny file.
  */
- */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
