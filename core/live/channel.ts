@@ -1,0 +1,457 @@
+import type { Clock } from '../clock.js';
+import { decodeScriptData } from '../flv/amf0.js';
+import { muxFlvHeader, muxMetadata, muxTag } from '../flv/muxer.js';
+import type { Logger } from '../logger.js';
+import type { MediaPacket } from '../media/packet.js';
+import type { StreamOrigin } from '../pipeline/component.js';
+import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
+import { httpChunk } from './http-chunk.js';
+import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerLimits, type PlayerStats } from './player.js';
+import { CLOSE, type PlayerTransport } from './types.js';
+import { wsBinaryFrame } from './ws-frame.js';
+
+/** FLV bytes that frame themselves once per transport kind, however many players take them. */
+export class FramedBuffer implements Frameable {
+  readonly flv: Buffer;
+  #ws: Buffer | undefined;
+  #http: Buffer | undefined;
+
+  constructor(flv: Buffer) {
+    this.flv = flv;
+  }
+
+  framed(framing: Framing): Buffer {
+    return framing === 'ws' ? (this.#ws ??= wsBinaryFrame(this.flv)) : (this.#http ??= httpChunk(this.flv));
+  }
+}
+
+/** One tag as the channel fans it out: muxed once, framed at most once per transport kind. */
+export class ChannelTag extends FramedBuffer implements OutboundTag {
+  constructor(
+    readonly kind: OutboundTag['kind'],
+    readonly dts: number,
+    readonly keyframe: boolean,
+    readonly config: boolean,
+    flv: Buffer,
+  ) {
+    super(flv);
+  }
+}
+
+export interface ChannelSettings {
+  /** How long the FLV header may wait for every track to show up before it is written with those seen. */
+  headerWaitMs: number;
+  /** How long players stay after the publisher leaves, waiting for it to come back. */
+  graceMs: number;
+}
+
+export const DEFAULT_CHANNEL_SETTINGS: Readonly<ChannelSettings> = { headerWaitMs: 500, graceMs: 5000 };
+
+export interface PublisherInfo {
+  /** The connection id of the publisher, when it has one. */
+  id?: string;
+  origin?: StreamOrigin;
+}
+
+interface PublicationSink {
+  push(publication: Publication, packet: MediaPacket): void;
+  end(publication: Publication): void;
+}
+
+/**
+ * One publisher's hold on a channel. The feeding side pushes packets and ends it when the publisher
+ * leaves; the registry revokes it when another publisher takes the stream over (or the server stops),
+ * after which pushes are ignored and `onRevoked` listeners learn why.
+ */
+export class Publication {
+  readonly key: string;
+  readonly info: PublisherInfo;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  #state: 'active' | 'ended' | 'revoked' = 'active';
+  #listeners: ((code: number, reason: string) => void)[] = [];
+  readonly #sink: PublicationSink;
+
+  constructor(key: string, info: PublisherInfo, startedAt: number, sink: PublicationSink) {
+    this.key = key;
+    this.info = info;
+    this.startedAt = startedAt;
+    this.#sink = sink;
+  }
+
+  get active(): boolean {
+    return this.#state === 'active';
+  }
+
+  push(packet: MediaPacket): void {
+    if (this.#state === 'active') this.#sink.push(this, packet);
+  }
+
+  /** The publisher left: players stay for the grace period, if any. */
+  end(): void {
+    if (this.#state !== 'active') return;
+    this.#state = 'ended';
+    this.#sink.end(this);
+  }
+
+  /** Called once if the stream is taken away from this publisher, with a close code for it. */
+  onRevoked(listener: (code: number, reason: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  revoke(code: number, reason: string): void {
+    if (this.#state !== 'active') return;
+    this.#state = 'revoked';
+    for (const listener of this.#listeners.splice(0)) listener(code, reason);
+  }
+}
+
+export type ChannelState = 'idle' | 'live' | 'grace' | 'ended';
+
+export interface LiveStreamStats {
+  key: string;
+  state: ChannelState;
+  publisher: (PublisherInfo & { startedAt: number }) | undefined;
+  /** Track flags new players get in their FLV header (undefined until known). */
+  tracks: TrackPresence | undefined;
+  players: number;
+  /** Players waiting for a publisher or for the stream's tracks to be known. */
+  waiting: number;
+  tagsIn: number;
+  bytesIn: number;
+  /** Bytes sent to players, those gone included. */
+  bytesOut: number;
+  framesDropped: number;
+  gop: GopCacheStats;
+}
+
+export interface ChannelDeps {
+  clock: Clock;
+  logger: Logger;
+  /** The shared write-batching timer for a window length. */
+  scheduler(windowMs: number): FlushScheduler;
+  /** The channel has closed everything and can be forgotten. */
+  ended(channel: LiveChannel): void;
+  playerClosed?(player: LivePlayer, code: number | undefined, reason: string): void;
+  dropped?(count: number): void;
+}
+
+interface Session {
+  publication: Publication;
+  settings: ChannelSettings;
+  cache: GopCache<ChannelTag>;
+  /** The header-wait bound has passed: write the header with the tracks seen so far. */
+  waitOver: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** Set once the header flags can be trusted: from then on players start at once. */
+  ready: boolean;
+  /** The first packet fixes the timestamp offset that keeps a returning publisher's timeline going. */
+  offsetPending: boolean;
+}
+
+/**
+ * The fan-out point of one live stream key: packets from the current publisher come in once, go out
+ * as the same buffers to every player.
+ *
+ * Joining: a player gets the FLV header once the stream's tracks are known (GopCache.headerTracks,
+ * bounded by `headerWaitMs`), then in the same write the latest onMetaData, the configurations and the
+ * cached GOP, then live tags. Without a GOP it starts at the next keyframe (LivePlayer syncing).
+ *
+ * Publisher changes: when the publisher leaves, players stay for `graceMs`. A publisher that comes back
+ * in time (or takes the stream over) continues the same players: its timestamps are shifted to follow
+ * on from the last ones sent, its configurations reach players as they come, and each player waits for
+ * its first keyframe. Otherwise the players are closed with CLOSE.streamEnded.
+ */
+export class LiveChannel {
+  readonly key: string;
+  readonly #deps: ChannelDeps;
+  readonly #logger: Logger;
+  #state: ChannelState = 'idle';
+  #session: Session | undefined;
+  /** The cache of the last session, kept through the grace period for the stats. */
+  #cache: GopCache<ChannelTag> = new GopCache(NO_GOP);
+  readonly #live = new Set<LivePlayer>();
+  readonly #waiting = new Set<LivePlayer>();
+  #graceTimer: NodeJS.Timeout | undefined;
+  readonly #headers = new Map<number, FramedBuffer>();
+
+  #offset = 0;
+  /** Last dts sent and the step before it, per kind (audio, video, script), for a returning publisher. */
+  readonly #lastDts = [NaN, NaN, NaN];
+  readonly #lastStep = [0, 0, 0];
+  #published = false;
+
+  #tagsIn = 0;
+  #bytesIn = 0;
+  #bytesOutGone = 0;
+  #droppedGone = 0;
+
+  constructor(key: string, deps: ChannelDeps) {
+    this.key = key;
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ stream: key });
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** The current publisher's hold, if one is publishing. */
+  get publication(): Publication | undefined {
+    return this.#session?.publication;
+  }
+
+  /**
+   * Start a publisher session. A current publisher must have been revoked first (the registry applies
+   * the reject/takeover policy). `cache` is the stream's GopCache from the gop-cache stage, if any.
+   */
+  publish(info: PublisherInfo, settings: ChannelSettings, cache?: GopCache): Publication {
+    if (this.#state === 'ended') throw new Error(`live channel ${this.key} has ended`);
+    const previous = this.#session;
+    if (previous) {
+      previous.publication.revoke(CLOSE.streamBusy, 'another publisher took over the stream');
+      clearTimeout(previous.timer);
+    }
+    clearTimeout(this.#graceTimer);
+    const publication = new Publication(this.key, info, this.#deps.clock.wallNow(), {
+      push: (from, packet) => {
+        if (this.#session?.publication === from) this.#push(this.#session, packet);
+      },
+      end: (from) => this.#publisherLeft(from),
+    });
+    const sessionCache = (cache ?? new GopCache(NO_GOP)) as GopCache<ChannelTag>;
+    sessionCache.reset();
+    const session: Session = {
+      publication,
+      settings,
+      cache: sessionCache,
+      waitOver: settings.headerWaitMs <= 0,
+      timer: undefined,
+      ready: false,
+      offsetPending: this.#published,
+    };
+    if (!session.waitOver) {
+      session.timer = setTimeout(() => {
+        session.waitOver = true;
+        if (this.#session === session) this.#checkReady(session, undefined);
+      }, settings.headerWaitMs);
+      session.timer.unref();
+    }
+    const resumed = this.#published;
+    this.#session = session;
+    this.#cache = sessionCache;
+    this.#published = true;
+    this.#state = 'live';
+    for (const player of this.#live) player.resync();
+    this.#logger.info({ publisher: info.id, address: info.origin?.address, players: this.#live.size, resumed }, resumed ? 'publisher resumed the stream' : 'stream is live');
+    return publication;
+  }
+
+  /**
+   * Attach a player. It starts at once when the stream is live and its tracks are known; otherwise it
+   * waits: for a publisher up to `waitForPublisherMs` (0: closed at once with CLOSE.streamNotFound), for
+   * a returning one until the grace period ends, for the tracks up to the header-wait bound.
+   */
+  addPlayer(transport: PlayerTransport, limits: PlayerLimits, waitForPublisherMs: number): LivePlayer {
+    const player = new LivePlayer(transport, limits, {
+      clock: this.#deps.clock,
+      scheduler: limits.coalesceMs > 0 ? this.#deps.scheduler(limits.coalesceMs) : undefined,
+      hooks: {
+        closed: (p, code, reason) => this.#playerClosed(p, code, reason),
+        dropped: this.#deps.dropped,
+      },
+    });
+    if (this.#state === 'ended') {
+      player.close(CLOSE.streamEnded, `stream ${this.key} has ended`);
+      return player;
+    }
+    const session = this.#session;
+    if (session?.ready) {
+      this.#live.add(player);
+      this.#start(player, session.cache.snapshot(), session.cache);
+      return player;
+    }
+    this.#waiting.add(player);
+    if (this.#state === 'idle') {
+      const notFound = `no stream is being published at ${this.key}`;
+      if (waitForPublisherMs <= 0) player.close(CLOSE.streamNotFound, notFound);
+      else {
+        player.setDeadline(waitForPublisherMs, () => {
+          if (!this.#session) player.close(CLOSE.streamNotFound, `${notFound} (waited ${waitForPublisherMs} ms)`);
+        });
+      }
+    }
+    return player;
+  }
+
+  /** Close every player with `code` and `reason`, revoke the publisher, and let the registry forget this channel. */
+  end(code: number, reason: string): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    clearTimeout(this.#graceTimer);
+    const session = this.#session;
+    if (session) {
+      clearTimeout(session.timer);
+      session.publication.revoke(code, reason);
+      this.#session = undefined;
+    }
+    for (const player of [...this.#waiting, ...this.#live]) player.close(code, reason, true);
+    this.#logger.info({ code, reason }, 'stream ended');
+    this.#deps.ended(this);
+  }
+
+  /** Periodic check for players stuck over their bounds while no tags arrive. */
+  sweep(): void {
+    for (const player of this.#live) player.checkStall();
+  }
+
+  get players(): PlayerStats[] {
+    return [...this.#live, ...this.#waiting].map((player) => player.stats);
+  }
+
+  get stats(): LiveStreamStats {
+    let bytesOut = this.#bytesOutGone;
+    let framesDropped = this.#droppedGone;
+    for (const player of this.#live) {
+      bytesOut += player.bytesSent;
+      framesDropped += player.framesDropped;
+    }
+    const session = this.#session;
+    return {
+      key: this.key,
+      state: this.#state,
+      publisher: session && { ...session.publication.info, startedAt: session.publication.startedAt },
+      tracks: session?.ready ? { ...session.cache.seen } : undefined,
+      players: this.#live.size,
+      waiting: this.#waiting.size,
+      tagsIn: this.#tagsIn,
+      bytesIn: this.#bytesIn,
+      bytesOut,
+      framesDropped,
+      gop: this.#cache.stats,
+    };
+  }
+
+  #push(session: Session, packet: MediaPacket): void {
+    if (session.offsetPending) {
+      session.offsetPending = false;
+      const next = this.#nextDts();
+      this.#offset = next === undefined ? 0 : next - packet.dts;
+    }
+    const dts = packet.dts + this.#offset;
+    const kind = packet.kind;
+    let metadata: Record<string, unknown> | undefined;
+    let flv: Buffer;
+    if (kind === 'script' && (metadata = onMetaData(packet)) !== undefined) {
+      // Always re-muxed: publishers often wrap it in @setDataFrame, which players must never see.
+      flv = muxMetadata(metadata, dts);
+    } else {
+      flv = muxTag({ kind, dts, body: packet.body });
+    }
+    const index = kind === 'audio' ? 0 : kind === 'video' ? 1 : 2;
+    const last = this.#lastDts[index]!;
+    if (dts > last) this.#lastStep[index] = dts - last;
+    this.#lastDts[index] = dts;
+    this.#tagsIn++;
+    this.#bytesIn += flv.length;
+
+    const tag = new ChannelTag(kind, dts, packet.keyframe, packet.config, flv);
+    const cache = session.cache;
+    cache.push(tag, metadata);
+    const syncKind = cache.seen.video || cache.declared?.video ? 'video' : 'audio';
+    const holding = session.ready ? undefined : this.#checkReady(session, tag);
+    for (const player of this.#live) if (holding === undefined || !holding.has(player)) player.offer(tag, syncKind);
+  }
+
+  /**
+   * Once the header flags are known, start every waiting player. Returns the players just started on a
+   * snapshot that already holds `tag`, so that they are not offered it a second time.
+   */
+  #checkReady(session: Session, tag: ChannelTag | undefined): Set<LivePlayer> | undefined {
+    if (!session.cache.headerTracks(session.waitOver)) return undefined;
+    session.ready = true;
+    clearTimeout(session.timer);
+    if (this.#waiting.size === 0) return undefined;
+    const snapshot = session.cache.snapshot();
+    const started = new Set(this.#waiting);
+    this.#waiting.clear();
+    for (const player of started) {
+      this.#live.add(player);
+      this.#start(player, snapshot, session.cache);
+    }
+    return tag !== undefined && snapshot.tags.includes(tag) ? started : undefined;
+  }
+
+  #start(player: LivePlayer, snapshot: { tags: ChannelTag[]; keyframe: boolean }, cache: GopCache<ChannelTag>): void {
+    player.start(this.#header(cache.seen), snapshot.tags, snapshot.keyframe);
+    this.#logger.debug({ player: player.id, address: player.transport.address, tags: snapshot.tags.length, keyframe: snapshot.keyframe }, 'player started');
+  }
+
+  #header(tracks: TrackPresence): FramedBuffer {
+    const id = (tracks.audio ? 4 : 0) | (tracks.video ? 1 : 0);
+    let header = this.#headers.get(id);
+    if (!header) {
+      header = new FramedBuffer(muxFlvHeader(tracks));
+      this.#headers.set(id, header);
+    }
+    return header;
+  }
+
+  /** Where a returning publisher's first tag goes: one frame step after the latest tag sent. */
+  #nextDts(): number | undefined {
+    let next: number | undefined;
+    for (let i = 0; i < 3; i++) {
+      const last = this.#lastDts[i]!;
+      if (last !== last) continue;
+      const candidate = last + Math.max(1, this.#lastStep[i]!);
+      if (next === undefined || candidate > next) next = candidate;
+    }
+    return next;
+  }
+
+  #publisherLeft(publication: Publication): void {
+    const session = this.#session;
+    if (session?.publication !== publication) return;
+    clearTimeout(session.timer);
+    this.#session = undefined;
+    const graceMs = session.settings.graceMs;
+    if (graceMs <= 0) {
+      this.end(CLOSE.streamEnded, 'the publisher ended the stream');
+      return;
+    }
+    this.#state = 'grace';
+    this.#logger.info({ graceMs, players: this.#live.size }, 'publisher left; holding players for its return');
+    this.#graceTimer = setTimeout(() => this.end(CLOSE.streamEnded, `the publisher left and did not return within ${graceMs} ms`), graceMs);
+    this.#graceTimer.unref();
+  }
+
+  #playerClosed(player: LivePlayer, code: number | undefined, reason: string): void {
+    this.#live.delete(player);
+    this.#waiting.delete(player);
+    this.#bytesOutGone += player.bytesSent;
+    this.#droppedGone += player.framesDropped;
+    if (code === CLOSE.slowConsumer) {
+      this.#logger.info({ player: player.id, address: player.transport.address, dropped: player.framesDropped }, reason);
+    }
+    this.#deps.playerClosed?.(player, code, reason);
+    if (this.#state === 'idle' && this.#waiting.size === 0 && this.#live.size === 0) {
+      this.#state = 'ended';
+      this.#deps.ended(this);
+    }
+  }
+}
+
+/** The onMetaData object of a script packet, or undefined for any other script tag. */
+function onMetaData(packet: MediaPacket): Record<string, unknown> | undefined {
+  let script = packet.script;
+  if (!script) {
+    try {
+      script = decodeScriptData(packet.body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (script.name !== 'onMetaData') return undefined;
+  const value = script.values[0];
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}
