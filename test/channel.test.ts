@@ -33,6 +33,7 @@ function makeChannel(t: import('ava').ExecutionContext) {
 
 const settings = (overrides: Partial<ChannelSettings> = {}): ChannelSettings => ({ headerWaitMs: 1000, graceMs: 0, ...overrides });
 const indexAt = (packets: MediaPacket[], dts: number) => packets.findIndex((p) => p.dts >= dts);
+const lastIndex = <T>(items: T[], predicate: (item: T) => boolean) => items.map(predicate).lastIndexOf(true);
 const isVideoFrame = (p: MediaPacket) => p.kind === 'video' && !p.config;
 
 function checkStart(t: import('ava').ExecutionContext, client: PlayerClient, audio: boolean, video: boolean) {
@@ -63,7 +64,7 @@ for (const framing of ['ws', 'http'] as const) {
       const [, first, second] = client.tags;
       t.true(first!.packet.config && first!.packet.kind === 'video');
       t.true(second!.packet.config && second!.packet.kind === 'audio');
-      const keyframe = AV.findLastIndex((p, i) => i < joinAt && isVideoFrame(p) && p.keyframe);
+      const keyframe = lastIndex(AV.slice(0, joinAt), (p) => isVideoFrame(p) && p.keyframe);
       t.is(AV[keyframe]!.dts, 4000);
       const expected = AV.slice(keyframe).map((p) => muxTag(p));
       const got = client.tags.slice(3).map((x) => x.raw);
