@@ -47,7 +47,7 @@ export type PublishHandler = (connection: PublishConnection) => void;
 export type PlayerHandler = (player: PlayerTransport) => void;
 
 /** A request on a mounted route, with its URL already parsed. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: { pathname: string; query: Record<string, string> }) => void | Promise<void>;
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: { pathname: string; query: Record<string, string> }) => unknown;
 
 /** Undo a registration (a source or sink that stops serving). */
 export type Unregister = () => void;
@@ -328,7 +328,7 @@ export class LiveServer implements Lifecycle {
     };
     try {
       const result = route.handler(req, res, { pathname, query });
-      if (result && typeof result.then === 'function') result.then(undefined, failed);
+      if (result instanceof Promise) result.then(undefined, failed);
     } catch (error) {
       failed(error);
     }
