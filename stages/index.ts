@@ -1,7 +1,8 @@
 import { componentModule } from '../core/pipeline/module.js';
 import { FilterStage } from './filter.js';
 import { FlvDemuxStage } from './flv-demux.js';
+import { GopCacheStage } from './gop-cache.js';
 import { TimestampsStage } from './timestamps.js';
 
 /** Every built-in stage. */
-export const stagesModule = componentModule(FlvDemuxStage, TimestampsStage, FilterStage);
+export const stagesModule = componentModule(FlvDemuxStage, TimestampsStage, FilterStage, GopCacheStage);

@@ -1,0 +1,211 @@
+import { inject, injectable, type ServiceIdentifier } from 'inversify';
+import { CLOCK, type Clock } from '../clock.js';
+import { WsflvError } from '../errors.js';
+import { LOGGER, type Logger } from '../logger.js';
+import { METRICS, type Metrics } from '../metrics.js';
+import type { Lifecycle } from '../pipeline/app.js';
+import { DEFAULT_CHANNEL_SETTINGS, LiveChannel, type ChannelSettings, type LiveStreamStats, type Publication, type PublisherInfo } from './channel.js';
+import type { GopCache } from './gop-cache.js';
+import { DEFAULT_PLAYER_LIMITS, FlushScheduler, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
+import { CLOSE, type PlayerTransport } from './types.js';
+
+export const LIVE_REGISTRY: ServiceIdentifier<LiveRegistry> = Symbol.for('wsflv.live-registry');
+
+/** What a second publisher on a live key gets: refused, or the stream (the first one is closed). */
+export type PublisherPolicy = 'reject' | 'takeover';
+
+/**
+ * A live-side refusal that the peer should hear about: the publish source closes its connection with
+ * `closeCode` and the message as the reason.
+ */
+export class LiveCloseError extends WsflvError {
+  readonly closeCode: number;
+  constructor(code: string, closeCode: number, message: string) {
+    super(code, message);
+    this.closeCode = closeCode;
+  }
+}
+
+/** A publisher arrived on a key that is already being published, under the 'reject' policy. */
+export class StreamBusyError extends LiveCloseError {
+  constructor(key: string) {
+    super('WSFLV_ERR_STREAM_BUSY', CLOSE.streamBusy, `stream ${key} is already being published`);
+  }
+}
+
+/** The stream was taken from this publisher: another one took it over, or the server is stopping. */
+export class PublisherRevokedError extends LiveCloseError {
+  constructor(closeCode: number, reason: string) {
+    super('WSFLV_ERR_PUBLISHER_REVOKED', closeCode, reason);
+  }
+}
+
+export interface PublishOptions extends Partial<ChannelSettings> {
+  /** Default 'reject'. */
+  policy?: PublisherPolicy;
+  /** The stream's GopCache (from the gop-cache stage); without one no GOP is kept. */
+  gop?: GopCache;
+  info?: PublisherInfo;
+}
+
+export interface PlayOptions extends Partial<PlayerLimits> {
+  /** How long a player may wait for a publisher that is not there yet; 0 (default) closes it at once. */
+  waitForPublisherMs?: number;
+}
+
+const SWEEP_MS = 1000;
+
+/**
+ * Every live stream of the process by key, and the one place players and publishers meet. Publishers
+ * come through `publish` (the play sinks' feedChannel), players through `play` (the listener's play
+ * routes). Channels live from their first publisher (or waiting player) until they end.
+ */
+@injectable()
+export class LiveRegistry implements Lifecycle {
+  readonly name = 'live-registry';
+  readonly #channels = new Map<string, LiveChannel>();
+  readonly #schedulers = new Map<number, FlushScheduler>();
+  readonly #bytesReported = new Map<LiveChannel, number>();
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  #sweep: NodeJS.Timeout | undefined;
+
+  readonly #players;
+  readonly #streams;
+  readonly #closed;
+  readonly #dropped;
+  readonly #bytesSent;
+
+  constructor(@inject(LOGGER) logger: Logger, @inject(CLOCK) clock: Clock, @inject(METRICS) metrics: Metrics) {
+    this.#logger = logger.child({ component: 'live' });
+    this.#clock = clock;
+    this.#players = metrics.gauge('wsflv_live_players', 'Players attached to live streams (waiting ones included)');
+    this.#streams = metrics.gauge('wsflv_live_streams', 'Live streams being published or in their grace period');
+    this.#closed = metrics.counter('wsflv_live_players_closed_total', 'Players gone, by close code (peer: closed by the player)', ['code']);
+    this.#dropped = metrics.counter('wsflv_live_frames_dropped_total', 'Frames not sent to players that were over their queue bound');
+    this.#bytesSent = metrics.counter('wsflv_live_bytes_sent_total', 'Bytes written to live players');
+  }
+
+  /**
+   * A publisher starts on `key`. Throws StreamBusyError when the key is published and the policy is
+   * 'reject'; under 'takeover' the current publication is revoked (PublisherRevokedError for its feed).
+   */
+  publish(key: string, options: PublishOptions = {}): Publication {
+    let channel = this.#channels.get(key);
+    if (channel?.publication && (options.policy ?? 'reject') === 'reject') throw new StreamBusyError(key);
+    if (!channel || channel.state === 'ended') channel = this.#create(key);
+    const settings: ChannelSettings = {
+      headerWaitMs: options.headerWaitMs ?? DEFAULT_CHANNEL_SETTINGS.headerWaitMs,
+      graceMs: options.graceMs ?? DEFAULT_CHANNEL_SETTINGS.graceMs,
+    };
+    const publication = channel.publish(options.info ?? {}, settings, options.gop);
+    this.#updateStreams();
+    return publication;
+  }
+
+  /**
+   * Attach a player to `player.key`. It starts at once if the stream is live, waits up to
+   * `waitForPublisherMs` for a publisher otherwise (then CLOSE.streamNotFound). Callers that want to
+   * refuse before accepting (HTTP 404) check `has(key)` first.
+   */
+  play(player: PlayerTransport, options: PlayOptions = {}): LivePlayer {
+    const limits: PlayerLimits = {
+      maxQueueBytes: options.maxQueueBytes ?? DEFAULT_PLAYER_LIMITS.maxQueueBytes,
+      maxQueueMs: options.maxQueueMs ?? DEFAULT_PLAYER_LIMITS.maxQueueMs,
+      stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_PLAYER_LIMITS.stallTimeoutMs,
+      coalesceMs: options.coalesceMs ?? DEFAULT_PLAYER_LIMITS.coalesceMs,
+    };
+    let channel = this.#channels.get(player.key);
+    if (!channel || channel.state === 'ended') channel = this.#create(player.key);
+    this.#players.inc();
+    return channel.addPlayer(player, limits, options.waitForPublisherMs ?? 0);
+  }
+
+  /** A publisher is on `key`, or left it less than its grace period ago. */
+  has(key: string): boolean {
+    const state = this.#channels.get(key)?.state;
+    return state === 'live' || state === 'grace';
+  }
+
+  get(key: string): LiveChannel | undefined {
+    return this.#channels.get(key);
+  }
+
+  /** Streams being published or in their grace period, for the API. */
+  list(): LiveStreamStats[] {
+    const out: LiveStreamStats[] = [];
+    for (const channel of this.#channels.values()) {
+      if (channel.state === 'live' || channel.state === 'grace') out.push(channel.stats);
+    }
+    return out;
+  }
+
+  players(key: string): PlayerStats[] {
+    return this.#channels.get(key)?.players ?? [];
+  }
+
+  async start(): Promise<void> {
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => this.#sweepAll(), SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /** Close every player (CLOSE.goingAway) and revoke every publisher. */
+  async stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
+    for (const channel of [...this.#channels.values()]) channel.end(CLOSE.goingAway, 'the server is shutting down');
+    for (const scheduler of this.#schedulers.values()) scheduler.stop();
+  }
+
+  #create(key: string): LiveChannel {
+    const channel = new LiveChannel(key, {
+      clock: this.#clock,
+      logger: this.#logger,
+      scheduler: (windowMs) => this.#scheduler(windowMs),
+      ended: (ended) => {
+        this.#reportBytes(ended);
+        this.#bytesReported.delete(ended);
+        if (this.#channels.get(key) === ended) this.#channels.delete(key);
+        this.#updateStreams();
+      },
+      playerClosed: (_player, code) => {
+        this.#players.dec();
+        this.#closed.inc({ code: code === undefined ? 'peer' : String(code) });
+      },
+      dropped: (count) => this.#dropped.inc(count),
+    });
+    this.#channels.set(key, channel);
+    return channel;
+  }
+
+  #scheduler(windowMs: number): FlushScheduler {
+    let scheduler = this.#schedulers.get(windowMs);
+    if (!scheduler) {
+      scheduler = new FlushScheduler(windowMs);
+      this.#schedulers.set(windowMs, scheduler);
+    }
+    return scheduler;
+  }
+
+  #sweepAll(): void {
+    for (const channel of this.#channels.values()) {
+      channel.sweep();
+      this.#reportBytes(channel);
+    }
+  }
+
+  /** Bytes are summed from the players once a second rather than counted on every write. */
+  #reportBytes(channel: LiveChannel): void {
+    const total = channel.stats.bytesOut;
+    const delta = total - (this.#bytesReported.get(channel) ?? 0);
+    if (delta > 0) this.#bytesSent.inc(delta);
+    this.#bytesReported.set(channel, total);
+  }
+
+  #updateStreams(): void {
+    let live = 0;
+    for (const channel of this.#channels.values()) if (channel.state === 'live' || channel.state === 'grace') live++;
+    this.#streams.set(live);
+  }
+}
