@@ -180,6 +180,9 @@ export class LivePlayer {
         this.#enqueue(tag);
       } else if (this.#skipping) {
         this.#drop();
+      } else if (tag.kind === 'script') {
+        // A returning publisher's onMetaData describes what the coming keyframe starts: let it through.
+        this.#enqueue(tag);
       }
       return;
     }
