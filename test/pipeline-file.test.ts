@@ -1,0 +1,19 @@
+import test from 'ava';
+import { builtinModules } from '../cli/builtins.js';
+import { createLogger } from '../core/logger.js';
+import { App } from '../core/pipeline/app.js';
+import { ParsedConfigFile } from '../core/pipeline/config.js';
+
+test('the bundled pipeline.yaml validates, with defaults and with overrides from the environment', async (t) => {
+  const logger = createLogger({ level: 'silent' });
+  const defaults = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', {}), { modules: builtinModules, logger });
+  t.is(defaults.config.server.port, 8080);
+  const live = defaults.config.pipelines.find((p) => p.name === 'live')!;
+  t.deepEqual(
+    [live.source, ...live.stages, ...live.sinks].map((c) => c.component.type),
+    ['publish', 'flv-demux', 'timestamps', 'gop-cache', 'ws-play', 'http-play'],
+  );
+  const custom = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', { PORT: '9123', HOST: '127.0.0.1' }), { modules: builtinModules, logger });
+  t.is(custom.config.server.port, 9123);
+  t.is(custom.config.server.host, '127.0.0.1');
+});
