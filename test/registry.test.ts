@@ -82,13 +82,14 @@ test('with no wait a player is refused at once', (t) => {
 test('a waiting player starts when the publisher arrives in time', async (t) => {
   const { registry } = makeRegistry(t);
   const { transport, client } = await socketPlayer(KEY, 'ws');
-  registry.play(transport, { waitForPublisherMs: 400 });
-  await delay(100);
+  const started = Date.now();
+  registry.play(transport, { waitForPublisherMs: 1000 });
+  await delay(50);
   const publication = registry.publish(KEY, { gop: new GopCache() });
   for (const p of AV.slice(0, 100)) publication.push(p);
-  await delay(500);
+  await client.until((c) => c.tags.length >= 100);
+  await delay(1200 - (Date.now() - started));
   t.false(client.ended, 'not closed at the deadline');
-  t.true(client.tags.length >= 100);
   t.true(client.hasAudio && client.hasVideo);
   t.true(client.tags.find((x) => isVideoFrame(x.packet))!.packet.keyframe);
 });

@@ -147,6 +147,8 @@ interface Session {
   ready: boolean;
   /** The first packet fixes the timestamp offset that keeps a returning publisher's timeline going. */
   offsetPending: boolean;
+  /** A later publisher on a channel that already sent tags to players. */
+  resumed: boolean;
 }
 
 /**
@@ -229,6 +231,7 @@ export class LiveChannel {
       timer: undefined,
       ready: false,
       offsetPending: this.#published,
+      resumed: this.#published,
     };
     if (!session.waitOver) {
       session.timer = setTimeout(() => {
@@ -243,6 +246,8 @@ export class LiveChannel {
     this.#published = true;
     this.#state = 'live';
     for (const player of this.#live) player.resync();
+    // Waiting for a publisher is over; waiting for its tracks is bounded by headerWaitMs.
+    for (const player of this.#waiting) player.clearDeadline();
     this.#logger.info({ publisher: info.id, address: info.origin?.address, players: this.#live.size, resumed }, resumed ? 'publisher resumed the stream' : 'stream is live');
     return publication;
   }
@@ -338,8 +343,12 @@ export class LiveChannel {
       const next = this.#nextDts();
       this.#offset = next === undefined ? 0 : next - packet.dts;
     }
-    const dts = packet.dts + this.#offset;
     const kind = packet.kind;
+    const index = kind === 'audio' ? 0 : kind === 'video' ? 1 : 2;
+    const last = this.#lastDts[index]!;
+    let dts = packet.dts + this.#offset;
+    // A returning publisher's tracks need not start together: none may go back past what players have.
+    if (session.resumed && dts < last) dts = last;
     let metadata: Record<string, unknown> | undefined;
     let flv: Buffer;
     if (kind === 'script' && (metadata = onMetaData(packet)) !== undefined) {
@@ -348,8 +357,6 @@ export class LiveChannel {
     } else {
       flv = muxTag({ kind, dts, body: packet.body });
     }
-    const index = kind === 'audio' ? 0 : kind === 'video' ? 1 : 2;
-    const last = this.#lastDts[index]!;
     if (dts > last) this.#lastStep[index] = dts - last;
     this.#lastDts[index] = dts;
     this.#tagsIn++;
@@ -397,16 +404,20 @@ export class LiveChannel {
     return header;
   }
 
-  /** Where a returning publisher's first tag goes: one frame step after the latest tag sent. */
+  /**
+   * Where a returning publisher's first tag goes: one frame step after the latest audio or video tag
+   * sent (script tags come too rarely for their step to mean anything), so players see no gap.
+   */
   #nextDts(): number | undefined {
     let next: number | undefined;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       const last = this.#lastDts[i]!;
       if (last !== last) continue;
       const candidate = last + Math.max(1, this.#lastStep[i]!);
       if (next === undefined || candidate > next) next = candidate;
     }
-    return next;
+    const script = this.#lastDts[2]!;
+    return next ?? (script === script ? script + 1 : undefined);
   }
 
   #publisherLeft(publication: Publication): void {

