@@ -40,9 +40,9 @@ export function openWebSocket(url: URL, protocols: string[], insecure: boolean):
       resolve(ws);
     });
     ws.once('error', reject);
-    ws.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
-      readBody(res).then((body) => reject(new LinkClosed(res.statusCode ?? 0, body.trim(), 'http')), reject);
-      ws.terminate();
+    ws.once('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
+      // With this listener, ws leaves the refused request to us: read the reason, then drop it.
+      readBody(res).then((body) => reject(new LinkClosed(res.statusCode ?? 0, body.trim(), 'http')), reject).finally(() => req.destroy());
     });
   });
 }
