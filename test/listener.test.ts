@@ -151,8 +151,13 @@ test('WebSocket play on /APP/STREAM.flv without subprotocol, and on /play?app&st
   t.deepEqual(b.messages.map((m) => m.length), [3, 70_000]);
   pa.close(CLOSE.streamEnded, 'bye');
   t.deepEqual(await a.closed, { code: CLOSE.streamEnded, reason: 'bye' });
-  pb.close(CLOSE.normal, 'done');
-  await b.closed;
+  // A code that may not be sent (1006 is reserved for "no close frame") becomes 1011, and a long
+  // reason is cut to what a close frame holds, rather than throwing.
+  pb.close(1006, 'é'.repeat(100));
+  const closed = await b.closed;
+  t.is(closed.code, CLOSE.internalError);
+  t.true(Buffer.byteLength(closed.reason) <= 123);
+  t.regex(closed.reason, /^é+\.\.\.$/);
 });
 
 test('HTTP-FLV play: video/x-flv, CORS, no caching, chunked body as framed by the fan-out', async (t) => {

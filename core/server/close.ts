@@ -47,3 +47,13 @@ export function truncateReason(reason: string): string {
   while (Buffer.byteLength(cut) > 120) cut = cut.slice(0, -1);
   return `${cut}...`;
 }
+
+/**
+ * A code that may be sent in a close frame: ws throws on the reserved ones (1004-1006, 1015) and on
+ * anything outside the registered and application ranges, and a bad code from a caller must cost that
+ * caller's connection its precise code, not the process.
+ */
+export function sendableCloseCode(code: number): number {
+  const ok = Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+  return ok ? code : CLOSE.internalError;
+}

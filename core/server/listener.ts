@@ -87,6 +87,7 @@ export class LiveServer implements Lifecycle {
   readonly config: ServerConfig;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #publishErrors;
 
   readonly #publishers: Record<Framing, Registration<PublishHandler>[]> = { ws: [], http: [] };
   readonly #players: Record<Framing, Registration<PlayerHandler>[]> = { ws: [], http: [] };
@@ -98,7 +99,8 @@ export class LiveServer implements Lifecycle {
   /** Sockets handed to a player or publisher: a late parser error there must not write an HTTP answer into the stream. */
   readonly #claimed = new WeakSet<Duplex>();
   readonly #sockets = new Set<Socket>();
-  readonly #alive = new Map<WebSocket, boolean>();
+  /** Every live WebSocket: whether it answered the last ping, and its connection id for the log. */
+  readonly #alive = new Map<WebSocket, { alive: boolean; id: string }>();
 
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -113,6 +115,7 @@ export class LiveServer implements Lifecycle {
     this.config = config ?? serverConfigSchema.parse({});
     this.#logger = logger.child({ component: 'live-server' });
     this.#metrics = metrics;
+    this.#publishErrors = metrics.counter('wsflv_publish_errors_total', 'Publishers closed by the server for a problem (bad FLV 1007, tag too big 1009, idle 4408, busy 4409...), by close code', ['code']);
   }
 
   get #tls(): boolean {
@@ -374,13 +377,14 @@ export class LiveServer implements Lifecycle {
         return;
       }
       this.#claimed.add(socket);
-      this.#watch(ws);
       if (direction === 'publish') {
         const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp), ws);
+        this.#watch(ws, connection.id);
         this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
         this.#handOver(() => (handler as PublishHandler)(connection), connection);
       } else {
         const player = new WsPlayer(connectionInfo('player', target, transport, tcp), ws, tcp);
+        this.#watch(ws, player.id);
         this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
         this.#handOver(() => (handler as PlayerHandler)(player), player);
       }
@@ -388,22 +392,23 @@ export class LiveServer implements Lifecycle {
   }
 
   /** Keep-alive: a peer gets one interval to answer each ping; one that does not is cut. */
-  #watch(ws: WebSocket): void {
-    this.#alive.set(ws, true);
-    ws.on('pong', () => this.#alive.set(ws, true));
+  #watch(ws: WebSocket, id: string): void {
+    const entry = { alive: true, id };
+    this.#alive.set(ws, entry);
+    ws.on('pong', () => (entry.alive = true));
     ws.on('close', () => this.#alive.delete(ws));
   }
 
   #pingAll(): void {
-    for (const [ws, alive] of this.#alive) {
-      if (!alive) {
-        this.#logger.info('WebSocket peer missed a keep-alive pong: cutting it');
+    for (const [ws, entry] of this.#alive) {
+      if (!entry.alive) {
+        this.#logger.info({ id: entry.id }, 'WebSocket peer missed a keep-alive pong: cutting it');
         this.#metrics.counter('wsflv_server_reaped_total', 'WebSocket peers cut for missing a keep-alive pong').inc();
         this.#alive.delete(ws);
         ws.terminate();
         continue;
       }
-      this.#alive.set(ws, false);
+      entry.alive = false;
       if (ws.readyState === WebSocket.OPEN) ws.ping();
     }
   }
@@ -442,6 +447,9 @@ export class LiveServer implements Lifecycle {
       if (role === 'publisher') this.#publisherCount--;
       const { code, reason, by } = closed.closing ?? { code: 1006, reason: '', by: 'peer' };
       this.#logger.info({ ...fields, code, reason, by }, `${role} disconnected`);
+      if (role === 'publisher' && by === 'server' && !ORDINARY_CLOSES.has(code)) {
+        this.#publishErrors.labels(String(code)).inc();
+      }
     });
   }
 
@@ -455,6 +463,9 @@ export class LiveServer implements Lifecycle {
     }
   }
 }
+
+/** Publisher closes that are no error: the stream ended, the server is stopping, an operator ended it. */
+const ORDINARY_CLOSES: ReadonlySet<number> = new Set([CLOSE.normal, CLOSE.goingAway, CLOSE.streamEnded]);
 
 /** What an upgrade request asked for, read back by handleProtocols (which only sees the request). */
 const directions = new WeakMap<IncomingMessage, Direction>();

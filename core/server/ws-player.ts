@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { ConnectionInfo, LiveTransport, PlayerTransport } from '../live/types.js';
 import { CloseSignal } from './connection.js';
-import { truncateReason } from './close.js';
+import { sendableCloseCode, truncateReason } from './close.js';
 
 /**
  * A WebSocket player. Media goes straight to the TCP socket as frames the fan-out built once for every
@@ -55,13 +55,7 @@ export class WsPlayer implements PlayerTransport {
   close(code: number, reason: string): void {
     if (this.closed.closing) return;
     this.closed.closing = { code, reason, by: 'server' };
-    this.#ws.close(code, truncateReason(reason));
-  }
-
-  /** Cut without a close handshake: a peer that stopped answering pings. */
-  terminate(reason: string): void {
-    this.closed.closing ??= { code: 1006, reason, by: 'server' };
-    this.#ws.terminate();
+    this.#ws.close(sendableCloseCode(code), truncateReason(reason));
   }
 
   onClose(listener: () => void): void {

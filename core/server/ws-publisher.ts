@@ -2,7 +2,7 @@ import { Observable, Subject } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { CLOSE, type ConnectionInfo, type LiveTransport, type PublishConnection } from '../live/types.js';
 import { CloseSignal } from './connection.js';
-import { truncateReason } from './close.js';
+import { sendableCloseCode, truncateReason } from './close.js';
 
 /**
  * A publisher on a WebSocket: every binary message is passed on as is, whatever the publisher's
@@ -64,6 +64,6 @@ export class WsPublisher implements PublishConnection {
     this.#data.complete();
     // Nothing more is read from a publisher we are done with; ws still reads the close frame.
     if (this.#ws.isPaused) this.#ws.resume();
-    this.#ws.close(code, truncateReason(reason));
+    this.#ws.close(sendableCloseCode(code), truncateReason(reason));
   }
 }
