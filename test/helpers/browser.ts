@@ -57,7 +57,7 @@ export const LIVE_PLAYER_CONFIG = {
 } as const;
 
 export interface PlayOptions {
-  /** Wall-clock seconds to watch playback for, counted from the first frame played. */
+  /** Wall-clock seconds to watch playback for, counted from the first frame played (at most, with `untilAdvanced`). */
   seconds: number;
   isLive: true;
   /** Passed to mpegts.js only when given; otherwise it follows the FLV header's flags. */
@@ -69,6 +69,8 @@ export interface PlayOptions {
   config?: Record<string, unknown>;
   /** Save a PNG of the page at the end under test-results/<screenshot>.png. */
   screenshot?: string;
+  /** Stop watching early once currentTime has advanced this many seconds (within `seconds`). */
+  untilAdvanced?: number;
   /** Sampling interval for currentTime (ms). Default 250. */
   sampleIntervalMs?: number;
 }
@@ -105,6 +107,8 @@ export interface PlayResult {
   /** video.getVideoPlaybackQuality() at the end. */
   quality: { totalVideoFrames: number; droppedVideoFrames: number } | null;
   screenshotPath?: string;
+  /** Wall ms per phase: opening the page (context, page, load), startup, watching, screenshot. */
+  timings: { openMs: number; startupMs: number; watchMs: number; screenshotMs: number };
 }
 
 /** Runs in the page: the player, its event collection and sampling, under window.__wsflv. */
@@ -241,7 +245,7 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
 
 export class BrowserHarness {
   private closed = false;
-  private readonly contexts = new Set<BrowserContext>();
+  private readonly players = new Set<BrowserPlayer>();
 
   private constructor(
     readonly browser: Browser,
@@ -262,24 +266,40 @@ export class BrowserHarness {
     }
   }
 
-  /** Play `url` with mpegts.js and watch it for `seconds` after the first frame. */
-  async playInBrowser(url: string, options: PlayOptions): Promise<PlayResult> {
+  /**
+   * A loaded test page in its own browser context, ready to play. Opening it before the stream starts
+   * keeps page start-up (seconds on a loaded machine) out of the timing a test is about.
+   */
+  async openPlayer(): Promise<BrowserPlayer> {
     if (this.closed) throw new Error('BrowserHarness is closed');
+    const began = Date.now();
     const context = await this.browser.newContext({ viewport: { width: 660, height: 380 } });
-    this.contexts.add(context);
+    const player = new BrowserPlayer(context, () => this.players.delete(player));
+    this.players.add(player);
     try {
-      const page = await context.newPage();
-      return await play(page, this.origin, url, options);
+      await player.load(this.origin);
+    } catch (error) {
+      await player.close();
+      throw error;
+    }
+    player.openMs = Date.now() - began;
+    return player;
+  }
+
+  /** Open a page, play `url` with mpegts.js and watch it for `seconds` after the first frame, close. */
+  async playInBrowser(url: string, options: PlayOptions): Promise<PlayResult> {
+    const player = await this.openPlayer();
+    try {
+      return await player.play(url, options);
     } finally {
-      this.contexts.delete(context);
-      await context.close().catch(() => {});
+      await player.close();
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.contexts].map((c) => c.close()));
+    await Promise.allSettled([...this.players].map((p) => p.close()));
     await this.browser.close().catch(() => {});
     await closeServer(this.server);
   }
@@ -290,83 +310,113 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-async function play(page: Page, origin: string, url: string, options: PlayOptions): Promise<PlayResult> {
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(`${origin}/`, { waitUntil: 'load' });
+/** One page with the player script loaded; plays one URL. */
+export class BrowserPlayer {
+  openMs = 0;
+  private page: Page | undefined;
+  private closed = false;
+  private readonly pageErrors: string[] = [];
+  private readonly consoleErrors: string[] = [];
 
-  const source: Record<string, unknown> = { type: 'flv', isLive: true, url };
-  if (options.hasAudio !== undefined) source.hasAudio = options.hasAudio;
-  if (options.hasVideo !== undefined) source.hasVideo = options.hasVideo;
-  const config = { ...LIVE_PLAYER_CONFIG, ...options.config };
-  const interval = options.sampleIntervalMs ?? 250;
-  const sample = () => page.evaluate(() => (window as unknown as PageWindow).__wsflv.sample());
+  constructor(
+    private readonly context: BrowserContext,
+    private readonly onClose: () => void,
+  ) {}
 
-  const loadAt = Date.now();
-  await page.evaluate(([s, c]) => (window as unknown as PageWindow).__wsflv.start(s, c), [source, config] as const);
+  async load(origin: string): Promise<void> {
+    const page = await this.context.newPage();
+    this.page = page;
+    page.on('pageerror', (error) => this.pageErrors.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.consoleErrors.push(`console error: ${message.text()}`);
+    });
+    await page.goto(`${origin}/`, { waitUntil: 'load' });
+  }
 
-  try {
-    // Startup: wait for currentTime to move (the first frame is being played).
-    let first = await sample();
-    let startupMs = -1;
-    const startupDeadline = loadAt + (options.startupTimeoutMs ?? 10_000);
-    let previous = first.currentTime;
-    while (Date.now() < startupDeadline) {
-      await sleep(50);
-      first = await sample();
-      if (!first.paused && first.currentTime > previous) {
-        startupMs = Date.now() - loadAt;
-        break;
+  /** Play `url` and watch it; the player is stopped (not the page) when this returns. */
+  async play(url: string, options: PlayOptions): Promise<PlayResult> {
+    const page = this.page;
+    if (!page || this.closed) throw new Error('BrowserPlayer is not open');
+    const source: Record<string, unknown> = { type: 'flv', isLive: true, url };
+    if (options.hasAudio !== undefined) source.hasAudio = options.hasAudio;
+    if (options.hasVideo !== undefined) source.hasVideo = options.hasVideo;
+    const config = { ...LIVE_PLAYER_CONFIG, ...options.config };
+    const interval = options.sampleIntervalMs ?? 250;
+    const startupTimeoutMs = options.startupTimeoutMs ?? 10_000;
+    const sample = () => page.evaluate(() => (window as unknown as PageWindow).__wsflv.sample());
+
+    const loadAt = Date.now();
+    await page.evaluate(([s, c]) => (window as unknown as PageWindow).__wsflv.start(s, c), [source, config] as const);
+    try {
+      // Startup: wait for currentTime to move (the first frame is being played).
+      let first = await sample();
+      let startupMs = -1;
+      let previous = first.currentTime;
+      while (Date.now() < loadAt + startupTimeoutMs) {
+        await sleep(50);
+        first = await sample();
+        if (!first.paused && first.currentTime > previous) {
+          startupMs = Date.now() - loadAt;
+          break;
+        }
+        previous = first.currentTime;
       }
-      previous = first.currentTime;
-    }
 
-    const samples: PlaybackSample[] = [];
-    const startedAt = Date.now();
-    const record = (s: PageSample) =>
-      samples.push({ wallMs: Date.now() - startedAt, currentTime: s.currentTime, readyState: s.readyState, paused: s.paused, bufferAhead: s.bufferAhead });
-    record(first);
-    let last = first;
-    if (startupMs >= 0) {
-      const end = startedAt + options.seconds * 1000;
-      while (Date.now() < end) {
-        await sleep(Math.min(interval, Math.max(0, end - Date.now())));
-        last = await sample();
-        record(last);
+      const samples: PlaybackSample[] = [];
+      const startedAt = Date.now();
+      const record = (s: PageSample) =>
+        samples.push({ wallMs: Date.now() - startedAt, currentTime: s.currentTime, readyState: s.readyState, paused: s.paused, bufferAhead: s.bufferAhead });
+      record(first);
+      let last = first;
+      if (startupMs >= 0) {
+        const end = startedAt + options.seconds * 1000;
+        while (Date.now() < end) {
+          await sleep(Math.min(interval, Math.max(0, end - Date.now())));
+          last = await sample();
+          record(last);
+          if (options.untilAdvanced !== undefined && last.currentTime - first.currentTime >= options.untilAdvanced) break;
+        }
       }
-    }
+      const watchMs = Date.now() - startedAt;
 
-    let screenshotPath: string | undefined;
-    if (options.screenshot) {
-      mkdirSync(RESULTS_DIR, { recursive: true });
-      screenshotPath = join(RESULTS_DIR, `${options.screenshot.replace(/[^\w.-]+/g, '_')}.png`);
-      await page.screenshot({ path: screenshotPath });
-    }
+      const screenshotAt = Date.now();
+      let screenshotPath: string | undefined;
+      if (options.screenshot) {
+        mkdirSync(RESULTS_DIR, { recursive: true });
+        screenshotPath = join(RESULTS_DIR, `${options.screenshot.replace(/[^\w.-]+/g, '_')}.png`);
+        await page.screenshot({ path: screenshotPath });
+      }
+      const screenshotMs = Date.now() - screenshotAt;
 
-    const finish = await page.evaluate(() => (window as unknown as PageWindow).__wsflv.finish());
-    const errors = [...finish.errors, ...pageErrors];
-    if (startupMs < 0) errors.push(`playback did not start within ${options.startupTimeoutMs ?? 10_000} ms (readyState ${first.readyState}, currentTime ${first.currentTime})`);
-    return {
-      videoWidth: last.videoWidth,
-      videoHeight: last.videoHeight,
-      currentTimeStart: first.currentTime,
-      currentTimeEnd: last.currentTime,
-      startupMs,
-      samples,
-      errors,
-      log: [...finish.log, ...consoleErrors],
-      events: finish.events,
-      statistics: finish.statistics,
-      mediaInfo: finish.mediaInfo,
-      quality: finish.quality,
-      screenshotPath,
-    };
-  } finally {
-    await page.evaluate(() => (window as unknown as PageWindow).__wsflv.stop()).catch(() => {});
+      const finish = await page.evaluate(() => (window as unknown as PageWindow).__wsflv.finish());
+      const errors = [...finish.errors, ...this.pageErrors];
+      if (startupMs < 0) errors.push(`playback did not start within ${startupTimeoutMs} ms (readyState ${first.readyState}, currentTime ${first.currentTime})`);
+      return {
+        videoWidth: last.videoWidth,
+        videoHeight: last.videoHeight,
+        currentTimeStart: first.currentTime,
+        currentTimeEnd: last.currentTime,
+        startupMs,
+        samples,
+        errors,
+        log: [...finish.log, ...this.consoleErrors],
+        events: finish.events,
+        statistics: finish.statistics,
+        mediaInfo: finish.mediaInfo,
+        quality: finish.quality,
+        screenshotPath,
+        timings: { openMs: this.openMs, startupMs: startedAt - loadAt, watchMs, screenshotMs },
+      };
+    } finally {
+      await page.evaluate(() => (window as unknown as PageWindow).__wsflv.stop()).catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    await this.context.close().catch(() => {});
   }
 }
 
@@ -399,5 +449,6 @@ export function describePlayback(result: PlayResult): string {
     result.errors.length ? `errors: ${result.errors.join(' | ')}` : 'no errors',
     result.log.length ? `log: ${result.log.slice(0, 5).join(' | ')}` : '',
     result.events.length ? `events: ${result.events.join(',')}` : '',
+    `phases ms: ${Object.entries(result.timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`).join(', ')}`,
   ].filter(Boolean).join('; ');
 }
