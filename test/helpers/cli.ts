@@ -29,7 +29,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 }
 
 /** Resolves once the child's stderr has matched `pattern`. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; saw: ${seen.slice(-2000)}`)), timeoutMs);
