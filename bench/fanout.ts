@@ -30,6 +30,7 @@ import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
 import { startProfiler, summarizeProfile } from './lib/profile.js';
 import { slope } from './lib/stats.js';
+import { DEFAULT_PLAYER_LIMITS } from '../core/live/player.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -103,7 +104,8 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
       writeFileSync(file, yaml);
       return spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'wsflv.js'), 'run', file], {
         cwd: ROOT,
-        env: { ...process.env, WSFLV_LOG_LEVEL: 'warn' },
+        // info shows why players were closed (the stalled scenario); nothing is logged per tag.
+        env: { ...process.env, WSFLV_LOG_LEVEL: 'info' },
         stdio: ['ignore', log, log],
       });
     },
@@ -147,6 +149,11 @@ for (const name of [...serverNames, ...stalledServers]) if (!SERVERS[name]) thro
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------
+
+const median = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[(sorted.length - 1) >> 1]!;
+};
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -215,7 +222,7 @@ function nextMessage<T extends ChildMessage['type']>(load: ChildProcess, type: T
 export interface RunResult {
   server: string;
   description: string;
-  scenario: 'fanout' | 'stalled';
+  scenario: Scenario;
   players: number;
   stalledPlayers: number;
   media: string;
@@ -226,6 +233,7 @@ export interface RunResult {
   rssIdleMB: number;
   rssPublishingMB: number;
   rssWindowMeanMB: number;
+  rssWindowMedianMB: number;
   rssWindowMaxMB: number;
   rssAboveIdleKBPerPlayer: number;
   rssSlopeKBPerSecond: number;
@@ -237,7 +245,9 @@ export interface RunResult {
   profile?: string;
 }
 
-async function run(spec: ServerSpec, scenario: 'fanout' | 'stalled', players: number, stalled: number, mediaFile: string, windowSeconds: number): Promise<RunResult> {
+type Scenario = 'fanout' | 'stalled' | 'stalled-control';
+
+async function run(spec: ServerSpec, scenario: Scenario, players: number, stalled: number, mediaFile: string, windowSeconds: number): Promise<RunResult> {
   const port = await freePort();
   mkdirSync(join(CACHE, 'logs'), { recursive: true });
   const log = openSync(join(CACHE, 'logs', `${spec.name}-${scenario}-${players}.log`), 'w');
@@ -270,7 +280,14 @@ async function run(spec: ServerSpec, scenario: 'fanout' | 'stalled', players: nu
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await nextMessage(loadProc, 'publishing', 30_000);
-    const rssPublishing = rssBytes(pid);
+    // RSS with the stream flowing and no players: the median of 3 s of samples (the GC sawtooth).
+    const before: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await sleep(250);
+      before.push(rssBytes(pid));
+    }
+    const rssPublishing = median(before);
+    loadProc.send({ type: 'join' } satisfies ParentMessage);
     const joined = await nextMessage(loadProc, 'joined', config.maxRunMs);
     if (joined.started < players) console.log(`  ! only ${joined.started}/${players} players started (${joined.failed} failed)`);
     await sleep(2000);
@@ -283,8 +300,8 @@ async function run(spec: ServerSpec, scenario: 'fanout' | 'stalled', players: nu
     send({ type: 'window-start' });
     const rss: number[] = [];
     const times: number[] = [];
-    const step = 1000;
-    for (let i = 1; i <= windowSeconds; i++) {
+    const step = 250;
+    for (let i = 1; i <= (windowSeconds * 1000) / step; i++) {
       await sleep(t0 + i * step - performance.now());
       rss.push(rssBytes(pid));
       times.push((performance.now() - t0) / 1000);
@@ -303,6 +320,7 @@ async function run(spec: ServerSpec, scenario: 'fanout' | 'stalled', players: nu
 
     const MB = 1024 * 1024;
     const meanRss = rss.reduce((a, b) => a + b, 0) / rss.length;
+    const medianRss = median(rss);
     const live = Math.max(1, result.started);
     const cpuCores = (cpu1 - cpu0) / elapsed;
     return {
@@ -319,10 +337,12 @@ async function run(spec: ServerSpec, scenario: 'fanout' | 'stalled', players: nu
       rssIdleMB: rssIdle / MB,
       rssPublishingMB: rssPublishing / MB,
       rssWindowMeanMB: meanRss / MB,
+      rssWindowMedianMB: medianRss / MB,
       rssWindowMaxMB: Math.max(...rss) / MB,
-      rssAboveIdleKBPerPlayer: (meanRss - rssPublishing) / 1024 / players,
+      rssAboveIdleKBPerPlayer: (medianRss - rssPublishing) / 1024 / players,
       rssSlopeKBPerSecond: slope(times, rss) / 1024,
-      rssSamplesMB: rss.map((b) => Math.round((b / MB) * 10) / 10),
+      // One a second in the JSON (the slope uses all).
+      rssSamplesMB: rss.filter((_, i) => (i + 1) % 4 === 0).map((b) => Math.round((b / MB) * 10) / 10),
       deliveredMbps: (result.windowBytes * 8) / (result.windowMs / 1000) / 1e6,
       expectedMbps: ((result.sentBytes * 8) / (result.windowMs / 1000) / 1e6) * players,
       load: result,
@@ -346,7 +366,7 @@ function table(rows: RunResult[]): string {
     r.server,
     f(r.cpuUsPerPlayerSecond),
     f(r.serverCpuCores, 2),
-    f(r.rssWindowMeanMB, 1),
+    f(r.rssWindowMedianMB, 1),
     f(r.rssAboveIdleKBPerPlayer, 1),
     f(r.rssSlopeKBPerSecond, 0),
     `${f(r.deliveredMbps, 0)} / ${f(r.expectedMbps, 0)}`,
@@ -439,27 +459,40 @@ async function main(): Promise<void> {
     }
   }
 
+  // Stalled players: the same 6 Mb/s stream with 2 healthy players, without (control) and with 2 more
+  // players that never read. What the stalled ones cost is the difference in RSS growth.
   const stalledResults: RunResult[] = [];
+  const bound = DEFAULT_PLAYER_LIMITS.maxQueueBytes / 2 ** 20;
   for (const name of stalledServers) {
-    process.stdout.write(`stalled: ${name}, 2 healthy + 2 stalled players at 6 Mb/s ... `);
-    try {
-      const r = await run(SERVERS[name]!, 'stalled', 2, 2, media6m!, stalledSeconds);
-      stalledResults.push(r);
-      console.log('done');
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      errors.push({ server: name, players: 2, error: `stalled: ${message}` });
-      console.log(`failed: ${message}`);
+    const pair: RunResult[] = [];
+    for (const [scenario, stalled] of [['stalled-control', 0], ['stalled', 2]] as const) {
+      process.stdout.write(`${scenario}: ${name}, 2 healthy + ${stalled} stalled players at 6 Mb/s, ${stalledSeconds} s ... `);
+      try {
+        const r = await run(SERVERS[name]!, scenario, 2, stalled, media6m!, stalledSeconds);
+        pair.push(r);
+        stalledResults.push(r);
+        console.log(`RSS ${f(r.rssPublishingMB, 1)} MB before players, max ${f(r.rssWindowMaxMB, 1)} MB; samples ${r.rssSamplesMB.join(' ')}`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        errors.push({ server: name, players: 2, error: `${scenario}: ${message}` });
+        console.log(`failed: ${message}`);
+      }
     }
-  }
-  for (const r of stalledResults) {
-    const growth = r.rssWindowMaxMB - r.rssPublishingMB;
-    console.log(
-      `stalled ${r.server}: RSS ${f(r.rssPublishingMB, 1)} MB before players → max ${f(r.rssWindowMaxMB, 1)} MB (growth ${f(growth, 1)} MB), ` +
-        `samples ${r.rssSamplesMB.join(' ')}; stalled players: ${r.load.stalledReport?.closeCodes.join(', ')}, ` +
-        `bytes left in their sockets ${r.load.stalledReport?.bytesBuffered.map((b) => f(b / 1024 / 1024, 1) + ' MB').join(', ')}; ` +
-        `healthy players kept up ${r.load.keptUp}/2, missing ${r.load.missingFrames}`,
-    );
+    const [control, test] = pair;
+    if (control && test) {
+      const growth = (r: RunResult) => r.rssWindowMaxMB - r.rssPublishingMB;
+      const extra = growth(test) - growth(control);
+      const extraMedian = test.rssWindowMedianMB - test.rssPublishingMB - (control.rssWindowMedianMB - control.rssPublishingMB);
+      const limit = name.startsWith('ours') ? 2 * 2 * bound : NaN;
+      console.log(
+        `  ${name}: 2 stalled players cost ${f(extra, 1)} MiB of RSS at peak (growth ${f(growth(test), 1)} MiB vs ${f(growth(control), 1)} MiB without them), ` +
+          `${f(extraMedian, 1)} MiB at the median` +
+          (Number.isFinite(limit) ? `; configured bound: maxQueueBytes ${f(bound, 0)} MiB per player, closed past 2× → at most ${f(limit, 0)} MiB for two → ${extra <= limit ? 'PASS' : 'FAIL'}` : '') +
+          `\n  stalled players: ${test.load.stalledReport?.closeCodes.join(', ')}; bytes still readable when they finally read: ` +
+          `${test.load.stalledReport?.bytesBuffered.map((b) => f(b / 2 ** 20, 1) + ' MiB').join(', ')}; healthy players kept up ${test.load.keptUp}/2, ` +
+          `missing frames ${test.load.missingFrames}, latency p99 ${f(test.load.latencyMs.p99, 1)} ms (control ${f(control.load.latencyMs.p99, 1)} ms)`,
+      );
+    }
   }
 
   const out = flags.out ?? join(ROOT, 'bench', 'results', `fanout-${started.toISOString().slice(0, 16).replace(/[:T]/g, '-')}.json`);

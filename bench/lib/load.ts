@@ -6,7 +6,8 @@
  * same (kind, dts).
  *
  * Protocol with the parent: argv[2] is a JSON LoadConfig. The child sends {type:'publishing'} once the
- * publisher is streaming, {type:'joined'} once every player has connected and seen its first keyframe
+ * publisher is streaming and starts the players when the parent answers {type:'join'}; it sends
+ * {type:'joined'} once every player has connected and seen its first keyframe
  * (or the join deadline passed); the parent sends {type:'window-start'} and {type:'window-end'}; the
  * child answers the latter with {type:'result'} and exits. Everything it starts is bounded: players by
  * count, the whole process by `maxRunMs` (it exits by itself).
@@ -65,7 +66,7 @@ export interface LoadResult {
   stalledReport?: { bytesBuffered: number[]; closeCodes: string[] };
 }
 
-export type ParentMessage = { type: 'window-start' } | { type: 'window-end' };
+export type ParentMessage = { type: 'join' } | { type: 'window-start' } | { type: 'window-end' };
 export type ChildMessage =
   | { type: 'publishing' }
   | { type: 'joined'; connected: number; started: number; failed: number }
@@ -187,6 +188,8 @@ class Player implements WsFlvHandlers {
   /** Set before each chunk is parsed: the receive time of every tag in it. */
   now = 0;
   #reader: WsFlvReader | undefined;
+  /** Stalled players: bytes that came with the handshake response, parsed when they finally read. */
+  #held: Buffer | undefined;
 
   constructor(
     readonly index: number,
@@ -240,6 +243,7 @@ class Player implements WsFlvHandlers {
       finish();
       if (this.stalled) {
         socket.pause();
+        this.#held = head.subarray(end + 4);
         return;
       }
       this.#attach(head.subarray(end + 4));
@@ -272,8 +276,13 @@ class Player implements WsFlvHandlers {
     return new Promise((resolve) => {
       const socket = this.socket;
       if (!socket || socket.destroyed) return resolve(0);
+      const reader = new WsFlvReader(this);
+      this.#reader = reader;
       let bytes = 0;
-      this.#reader = new WsFlvReader(this);
+      if (this.#held && this.#held.length > 0) {
+        bytes += this.#held.length;
+        reader.push(this.#held);
+      }
       socket.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         this.#reader!.push(chunk);
@@ -373,7 +382,16 @@ async function main(): Promise<void> {
   await publisher.start(`ws://127.0.0.1:${config.port}${config.path}`);
   // Let the server see a keyframe and fill its GOP before anyone plays.
   await new Promise((resolve) => setTimeout(resolve, 1500));
+  const join = new Promise<void>((resolve) => {
+    const onJoin = (message: ParentMessage) => {
+      if (message.type !== 'join') return;
+      process.off('message', onJoin);
+      resolve();
+    };
+    process.on('message', onJoin);
+  });
   send({ type: 'publishing' });
+  await join;
 
   const players: Player[] = [];
   const total = config.players + config.stalled;
@@ -409,6 +427,7 @@ async function main(): Promise<void> {
   let sentBytesStart = 0;
 
   process.on('message', async (message: ParentMessage) => {
+    if (message.type === 'join') return;
     if (message.type === 'window-start') {
       windowStart = performance.now();
       cpuStart = process.cpuUsage();
