@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { ffprobe } from './helpers/ffprobe.js';
@@ -70,7 +70,10 @@ export default componentModule(StuckSink as any);
 
 function stuckJob(dir: string): string {
   const file = join(dir, 'job.yaml');
-  writeFileSync(file, `plugins: [${writeStuckSinkPlugin(dir)}]
+  // The plugin lives inside the project so that its bare imports (inversify, rxjs) resolve.
+  mkdirSync('test-results', { recursive: true });
+  const pluginDir = mkdtempSync(join(process.cwd(), 'test-results', 'plugin-'));
+  writeFileSync(file, `plugins: [${writeStuckSinkPlugin(pluginDir)}]
 pipelines:
   stuck:
     source: { type: file, path: ${join(process.cwd(), FIXTURES.aacOnly)}, realtime: true, loop: true }
