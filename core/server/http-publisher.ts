@@ -6,7 +6,7 @@ import { CloseSignal } from './connection.js';
 import { httpStatusFor } from './close.js';
 
 /** How long a refused publisher's socket may linger so the peer can read the status line. */
-const LINGER_MS = 1000;
+const LINGER_MS = 2000;
 
 /**
  * A publisher sending FLV as an HTTP request body (POST/PUT, usually chunked: `ffmpeg -f flv http://…`).
@@ -75,19 +75,21 @@ export class HttpPublisher implements PublishConnection {
   #respond(status: number, body: string): void {
     const res = this.#res;
     if (res.headersSent || this.#socket.destroyed) return;
+    const unread = !this.#req.complete;
     res.writeHead(status, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
       'Access-Control-Allow-Origin': '*',
-      Connection: 'close',
+      // With `Connection: close` node closes the socket as soon as the answer is written; a peer still
+      // sending then gets a reset, which can destroy the answer before it is read.
+      ...(unread ? {} : { Connection: 'close' }),
     });
     res.end(body);
-    if (this.#req.complete) return;
-    // The body is still coming and nobody will read it: discard it so the kernel does not answer the
-    // peer with a reset (which can destroy the response in flight), then cut the connection shortly.
+    if (!unread) return;
+    // The body is still coming and nobody will read it: discard it while the peer reads the answer,
+    // then cut the connection.
     this.#req.removeAllListeners('data');
     this.#req.resume();
-    res.once('finish', () => this.#socket.end());
-    setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
+    setTimeout(() => this.#req.complete || this.#socket.destroy(), LINGER_MS).unref();
   }
 }

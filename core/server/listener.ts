@@ -488,25 +488,26 @@ function httpDirection(target: StreamTarget, method: string): Direction | undefi
 }
 
 /** How long a refused request's socket may linger so the peer can read the answer. */
-const LINGER_MS = 1000;
+const LINGER_MS = 2000;
 
 function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = `${message}\n`;
-  // A refused publisher may go on sending an endless body: node would read and discard it for as long
-  // as the peer cares to send, so the connection is closed instead, once the answer had a moment to get out.
+  // A refused publisher may go on sending an endless body: node reads and discards it for as long as
+  // the peer cares to send, so the connection is cut once the answer had time to be read. (Not with
+  // `Connection: close`: node would close at once, and a peer still sending would get a reset that can
+  // destroy the answer before it is read.)
   const unread = !res.req.complete;
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
     'Access-Control-Allow-Origin': '*',
-    ...(unread ? { Connection: 'close' } : {}),
     ...headers,
   });
   res.end(res.req.method === 'HEAD' ? undefined : body);
   if (unread) {
-    const socket = res.req.socket;
-    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    const req = res.req;
+    setTimeout(() => req.complete || req.socket.destroy(), LINGER_MS).unref();
   }
 }
 
