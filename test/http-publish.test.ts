@@ -8,7 +8,7 @@ import { delay, FIXTURE, fixture, parseFlv } from './helpers/live-clients.js';
 
 const run = promisify(execFile);
 
-const SINK_OPTIONS = 'waitForPublisherMs: 10000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0';
+const SINK_OPTIONS = 'waitForPublisherMs: 10000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0, headerWaitMs: 5000';
 
 function start(options: Parameters<typeof livePipeline>[0] = {}): Promise<LiveApp> {
   return startLiveApp(livePipeline({ source: 'http-publish', sinks: ['http-play', 'ws-play'], sinkOptions: SINK_OPTIONS, ...options }));

@@ -11,7 +11,7 @@ import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js'
 import { FIXTURE, fixture, parseFlv, RecordingSocket, sendInPieces } from './helpers/live-clients.js';
 
 const run = promisify(execFile);
-const SINK_OPTIONS = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0';
+const SINK_OPTIONS = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0, headerWaitMs: 5000';
 
 function start(): Promise<LiveApp> {
   return startLiveApp(livePipeline({ sinks: ['ws-play', 'http-play'], sinkOptions: SINK_OPTIONS }));

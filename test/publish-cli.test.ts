@@ -10,7 +10,7 @@ import { FIXTURE, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 import { selfSignedCert } from './fixtures/tls.js';
 
 const SHORT = 'test/fixtures/h264-aac-642x362-2s.flv';
-const SINK_OPTIONS = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0';
+const SINK_OPTIONS = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0, headerWaitMs: 5000';
 
 function start(server = ''): Promise<LiveApp> {
   return startLiveApp(livePipeline({ sinks: ['ws-play', 'http-play'], sinkOptions: SINK_OPTIONS, server }));

@@ -4,8 +4,11 @@ import type { MediaPacket } from '../core/media/packet.js';
 import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js';
 import { delay, fixture, flvTags, parseFlv, RecordingSocket, sendInPieces } from './helpers/live-clients.js';
 
-/** Players wait for the publisher, keep everything (no skip-ahead on loopback bursts), end at once. */
-const SINK_OPTIONS = 'waitForPublisherMs: 10000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0';
+/**
+ * Players wait for the publisher, keep everything (no skip-ahead on loopback bursts), end at once; the
+ * FLV header waits for both tracks however slow a loaded machine makes the first messages.
+ */
+const SINK_OPTIONS = 'waitForPublisherMs: 10000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0, headerWaitMs: 5000';
 
 function start(options: Parameters<typeof livePipeline>[0] = {}): Promise<LiveApp> {
   return startLiveApp(livePipeline({ source: 'ws-publish', sinks: ['ws-play'], sinkOptions: SINK_OPTIONS, ...options }));
