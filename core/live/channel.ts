@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.js';
+import { describeTrack } from '../codecs/describe.js';
 import { decodeScriptData } from '../flv/amf0.js';
 import { muxFlvHeader, muxMetadata, muxTag } from '../flv/muxer.js';
 import type { Logger } from '../logger.js';
 import type { MediaPacket } from '../media/packet.js';
+import type { TrackInfo } from '../media/track.js';
 import type { StreamOrigin } from '../pipeline/component.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
 import { httpChunk } from './http-chunk.js';
@@ -119,10 +121,18 @@ export interface LiveStreamStats {
   waiting: number;
   tagsIn: number;
   bytesIn: number;
+  /** Tags sent to players, those gone included. */
+  tagsOut: number;
   /** Bytes sent to players, those gone included. */
   bytesOut: number;
   framesDropped: number;
   gop: GopCacheStats;
+  /** What the publisher's decoder configurations (or legacy audio flags) say about each track. */
+  codecs: { audio?: TrackInfo; video?: TrackInfo };
+  /** The publisher's latest onMetaData, as decoded. */
+  metadata: Record<string, unknown> | undefined;
+  /** Media time between the last two video keyframes (ms), once there were two. */
+  keyframeIntervalMs: number | undefined;
 }
 
 export interface ChannelDeps {
@@ -186,7 +196,13 @@ export class LiveChannel {
   #tagsIn = 0;
   #bytesIn = 0;
   #bytesOutGone = 0;
+  #tagsOutGone = 0;
   #droppedGone = 0;
+  /** Per publisher session: what its tracks are, its onMetaData, its keyframe spacing. */
+  #codecs: { audio?: TrackInfo; video?: TrackInfo } = {};
+  #metadata: Record<string, unknown> | undefined;
+  #lastKeyDts = NaN;
+  #keyframeIntervalMs: number | undefined;
 
   constructor(key: string, deps: ChannelDeps) {
     this.key = key;
@@ -241,6 +257,10 @@ export class LiveChannel {
       session.timer.unref();
     }
     const resumed = this.#published;
+    this.#codecs = {};
+    this.#metadata = undefined;
+    this.#lastKeyDts = NaN;
+    this.#keyframeIntervalMs = undefined;
     this.#session = session;
     this.#cache = sessionCache;
     this.#published = true;
@@ -305,6 +325,16 @@ export class LiveChannel {
     this.#deps.ended(this);
   }
 
+  /** Close the player with connection id `id`; false when it is not one of this channel's. */
+  closePlayer(id: string, code: number, reason: string): boolean {
+    for (const player of [...this.#live, ...this.#waiting]) {
+      if (player.id !== id) continue;
+      player.close(code, reason, true);
+      return true;
+    }
+    return false;
+  }
+
   /** Periodic check for players stuck over their bounds while no tags arrive. */
   sweep(): void {
     for (const player of this.#live) player.checkStall();
@@ -316,9 +346,11 @@ export class LiveChannel {
 
   get stats(): LiveStreamStats {
     let bytesOut = this.#bytesOutGone;
+    let tagsOut = this.#tagsOutGone;
     let framesDropped = this.#droppedGone;
     for (const player of this.#live) {
       bytesOut += player.bytesSent;
+      tagsOut += player.tagsSent;
       framesDropped += player.framesDropped;
     }
     const session = this.#session;
@@ -331,9 +363,13 @@ export class LiveChannel {
       waiting: this.#waiting.size,
       tagsIn: this.#tagsIn,
       bytesIn: this.#bytesIn,
+      tagsOut,
       bytesOut,
       framesDropped,
       gop: this.#cache.stats,
+      codecs: { ...this.#codecs },
+      metadata: this.#metadata,
+      keyframeIntervalMs: this.#keyframeIntervalMs,
     };
   }
 
@@ -354,8 +390,10 @@ export class LiveChannel {
     if (kind === 'script' && (metadata = onMetaData(packet)) !== undefined) {
       // Always re-muxed: publishers often wrap it in @setDataFrame, which players must never see.
       flv = muxMetadata(metadata, dts);
+      this.#metadata = metadata;
     } else {
       flv = muxTag({ kind, dts, body: packet.body });
+      if (kind !== 'script') this.#describe(kind, packet, dts);
     }
     if (dts > last) this.#lastStep[index] = dts - last;
     this.#lastDts[index] = dts;
@@ -368,6 +406,23 @@ export class LiveChannel {
     const syncKind = cache.seen.video || cache.declared?.video ? 'video' : 'audio';
     const holding = session.ready ? undefined : this.#checkReady(session, tag);
     for (const player of this.#live) if (holding === undefined || !holding.has(player)) player.offer(tag, syncKind);
+  }
+
+  /** Track details for the API: every configuration is read (they may change), other packets until one says something. */
+  #describe(kind: 'audio' | 'video', packet: MediaPacket, dts: number): void {
+    if (packet.config || this.#codecs[kind] === undefined) {
+      let info: TrackInfo | undefined;
+      try {
+        info = describeTrack(packet);
+      } catch {
+        // A malformed record still names its codec; decoding it is the player's problem.
+      }
+      this.#codecs[kind] = info ?? this.#codecs[kind] ?? { kind, codec: packet.codec };
+    }
+    if (kind === 'video' && packet.keyframe && !packet.config) {
+      if (dts > this.#lastKeyDts) this.#keyframeIntervalMs = dts - this.#lastKeyDts;
+      this.#lastKeyDts = dts;
+    }
   }
 
   /**
@@ -440,6 +495,7 @@ export class LiveChannel {
     this.#live.delete(player);
     this.#waiting.delete(player);
     this.#bytesOutGone += player.bytesSent;
+    this.#tagsOutGone += player.tagsSent;
     this.#droppedGone += player.framesDropped;
     if (code === CLOSE.slowConsumer) {
       this.#logger.info({ player: player.id, address: player.transport.address, dropped: player.framesDropped }, reason);

@@ -65,7 +65,8 @@ export class LiveRegistry implements Lifecycle {
   readonly name = 'live-registry';
   readonly #channels = new Map<string, LiveChannel>();
   readonly #schedulers = new Map<number, FlushScheduler>();
-  readonly #bytesReported = new Map<LiveChannel, number>();
+  /** What each channel's byte and tag totals were when last added to the counters. */
+  readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number }>();
   readonly #logger: Logger;
   readonly #clock: Clock;
   #sweep: NodeJS.Timeout | undefined;
@@ -75,15 +76,21 @@ export class LiveRegistry implements Lifecycle {
   readonly #closed;
   readonly #dropped;
   readonly #bytesSent;
+  readonly #bytesReceived;
+  readonly #tagsReceived;
+  readonly #tagsSent;
 
   constructor(@inject(LOGGER) logger: Logger, @inject(CLOCK) clock: Clock, @inject(METRICS) metrics: Metrics) {
     this.#logger = logger.child({ component: 'live' });
     this.#clock = clock;
-    this.#players = metrics.gauge('wsflv_live_players', 'Players attached to live streams (waiting ones included)');
+    this.#players = metrics.gauge('wsflv_live_players', 'Players attached to live streams (waiting ones included), by transport', ['transport']);
     this.#streams = metrics.gauge('wsflv_live_streams', 'Live streams being published or in their grace period');
-    this.#closed = metrics.counter('wsflv_live_players_closed_total', 'Players gone, by close code (peer: closed by the player)', ['code']);
+    this.#closed = metrics.counter('wsflv_live_players_closed_total', 'Players gone, by close code and its name (peer: closed by the player)', ['code', 'reason']);
     this.#dropped = metrics.counter('wsflv_live_frames_dropped_total', 'Frames not sent to players that were over their queue bound');
     this.#bytesSent = metrics.counter('wsflv_live_bytes_sent_total', 'Bytes written to live players');
+    this.#tagsSent = metrics.counter('wsflv_live_tags_sent_total', 'FLV tags written to live players');
+    this.#bytesReceived = metrics.counter('wsflv_live_bytes_received_total', 'FLV bytes taken from publishers into live channels');
+    this.#tagsReceived = metrics.counter('wsflv_live_tags_received_total', 'FLV tags taken from publishers into live channels');
   }
 
   /**
@@ -117,7 +124,7 @@ export class LiveRegistry implements Lifecycle {
     };
     let channel = this.#channels.get(player.key);
     if (!channel || channel.state === 'ended') channel = this.#create(player.key);
-    this.#players.inc();
+    this.#players.inc({ transport: player.transport });
     return channel.addPlayer(player, limits, options.waitForPublisherMs ?? 0);
   }
 
@@ -144,6 +151,23 @@ export class LiveRegistry implements Lifecycle {
     return this.#channels.get(key)?.players ?? [];
   }
 
+  /**
+   * End the stream on `key` now: its players are closed with `code` and `reason`, its publisher is
+   * revoked (the publish source closes it with the same code). False when nothing is on that key.
+   */
+  end(key: string, code: number, reason: string): boolean {
+    const channel = this.#channels.get(key);
+    if (!channel || channel.state === 'ended') return false;
+    channel.end(code, reason);
+    return true;
+  }
+
+  /** Close one player, by connection id, with `code` and `reason`. False when no stream has it. */
+  kick(id: string, code: number, reason: string): boolean {
+    for (const channel of this.#channels.values()) if (channel.closePlayer(id, code, reason)) return true;
+    return false;
+  }
+
   async start(): Promise<void> {
     if (this.#sweep) return;
     this.#sweep = setInterval(() => this.#sweepAll(), SWEEP_MS);
@@ -165,13 +189,13 @@ export class LiveRegistry implements Lifecycle {
       scheduler: (windowMs) => this.#scheduler(windowMs),
       ended: (ended) => {
         this.#reportBytes(ended);
-        this.#bytesReported.delete(ended);
+        this.#reported.delete(ended);
         if (this.#channels.get(key) === ended) this.#channels.delete(key);
         this.#updateStreams();
       },
-      playerClosed: (_player, code) => {
-        this.#players.dec();
-        this.#closed.inc({ code: code === undefined ? 'peer' : String(code) });
+      playerClosed: (player, code) => {
+        this.#players.dec({ transport: player.transport.transport });
+        this.#closed.inc({ code: code === undefined ? 'peer' : String(code), reason: closeName(code) });
       },
       dropped: (count) => this.#dropped.inc(count),
     });
@@ -195,12 +219,15 @@ export class LiveRegistry implements Lifecycle {
     }
   }
 
-  /** Bytes are summed from the players once a second rather than counted on every write. */
+  /** Bytes and tags are summed from the channel once a second rather than counted on every write. */
   #reportBytes(channel: LiveChannel): void {
-    const total = channel.stats.bytesOut;
-    const delta = total - (this.#bytesReported.get(channel) ?? 0);
-    if (delta > 0) this.#bytesSent.inc(delta);
-    this.#bytesReported.set(channel, total);
+    const { bytesIn, tagsIn, bytesOut, tagsOut } = channel.stats;
+    const last = this.#reported.get(channel) ?? { bytesIn: 0, tagsIn: 0, bytesOut: 0, tagsOut: 0 };
+    if (bytesIn > last.bytesIn) this.#bytesReceived.inc(bytesIn - last.bytesIn);
+    if (tagsIn > last.tagsIn) this.#tagsReceived.inc(tagsIn - last.tagsIn);
+    if (bytesOut > last.bytesOut) this.#bytesSent.inc(bytesOut - last.bytesOut);
+    if (tagsOut > last.tagsOut) this.#tagsSent.inc(tagsOut - last.tagsOut);
+    this.#reported.set(channel, { bytesIn, tagsIn, bytesOut, tagsOut });
   }
 
   #updateStreams(): void {
@@ -208,4 +235,12 @@ export class LiveRegistry implements Lifecycle {
     for (const channel of this.#channels.values()) if (channel.state === 'live' || channel.state === 'grace') live++;
     this.#streams.set(live);
   }
+}
+
+const CLOSE_NAMES = new Map<number, string>(Object.entries(CLOSE).map(([name, code]) => [code, name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
+
+/** A close code's name for metric labels (`slow_consumer`, `stream_ended`...); `peer` when the player left. */
+function closeName(code: number | undefined): string {
+  if (code === undefined) return 'peer';
+  return CLOSE_NAMES.get(code) ?? 'other';
 }
