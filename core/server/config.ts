@@ -1,4 +1,23 @@
-import { z } from 'zod';
+import { z, type ZodRawShape } from 'zod';
+
+/**
+ * A feature of the listener that is off unless the file turns it on: `NAME: true`, `NAME: false`, or a
+ * map of its options (`enabled` defaults to true there). Absent means off.
+ */
+function feature<T extends ZodRawShape>(shape: T, description: string) {
+  const options = z
+    .object({ enabled: z.boolean().default(true).describe('serve it'), ...shape })
+    .strict();
+  return z
+    .preprocess((value) => (value === true ? {} : value === false || value === undefined || value === null ? { enabled: false } : value), options)
+    .describe(description);
+}
+
+/** `${API_TOKEN:-}` unset reads as null, digits read as a number: both still mean what was written. */
+const token = z.preprocess(
+  (value) => (value === null || value === '' ? undefined : typeof value === 'number' ? String(value) : value),
+  z.string().optional(),
+);
 
 /**
  * The `server:` section: one HTTP/WebSocket listener shared by every live source and sink.
@@ -53,6 +72,12 @@ export const serverConfigSchema = z
       })
       .strict()
       .default({}),
+    web: feature({}, 'GET /: a page listing the live streams, playing the one picked with mpegts.js (needs `api`)'),
+    api: feature(
+      { token: token.describe('bearer token the API asks for (Authorization: Bearer TOKEN); unset = open; /api/health is always open') },
+      'JSON API under /api: streams, their tracks and players, ending a stream, kicking a player, health',
+    ),
+    metrics: feature({}, 'GET /metrics: Prometheus text format'),
   })
   .strict();
 

@@ -1,0 +1,223 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { inject, injectable, optional } from 'inversify';
+import { CLOCK, type Clock } from '../clock.js';
+import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
+import { CLOSE } from '../live/types.js';
+import { LOGGER, type Logger } from '../logger.js';
+import type { Lifecycle } from '../pipeline/app.js';
+import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
+import { isValidName } from '../server/routes.js';
+import { SERVER_CONFIG } from '../server/tokens.js';
+import { RateWindow } from './rates.js';
+import { BearerAuth, sendError, sendJson } from './respond.js';
+import { requireLive } from './require.js';
+import { playerView, streamDetail, streamSummary, type PlayUrls, type ViewContext } from './views.js';
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** How often every live stream's byte counters are read for the bitrate window. */
+const SAMPLE_MS = 1000;
+const REASON_MAX = 120;
+
+/**
+ * The JSON API, mounted under `/api` when `server.api` is on:
+ *
+ *   GET    /api/health                 always open: status, uptime, counts
+ *   GET    /api/streams                every live stream: tracks, bitrate in/out, players, play URLs
+ *   GET    /api/streams/APP/STREAM     one stream in detail: metadata, GOP, every player
+ *   DELETE /api/streams/APP/STREAM     end it: players and publisher closed with 4410 (`?reason=` to say why)
+ *   GET    /api/players/ID             one player
+ *   DELETE /api/players/ID             kick it: closed with 1008 (`?reason=`)
+ *
+ * With `server.api.token` set, everything but health needs `Authorization: Bearer TOKEN`.
+ * Routes are mounted when the service is built (the App builds every lifecycle service before starting
+ * any), so the listener counts them when it decides whether to listen.
+ */
+@injectable()
+export class HttpApi implements Lifecycle {
+  readonly name = 'http-api';
+  readonly enabled: boolean;
+  readonly #server: LiveServer | undefined;
+  readonly #registry: LiveRegistry | undefined;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #auth: BearerAuth;
+  readonly #rates = new RateWindow(5000);
+  readonly #startedAt: number;
+  #unmount: Unregister | undefined;
+  #sampler: NodeJS.Timeout | undefined;
+
+  constructor(
+    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(LIVE_SERVER) @optional() server: LiveServer | undefined,
+    @inject(LIVE_REGISTRY) @optional() registry: LiveRegistry | undefined,
+    @inject(CLOCK) clock: Clock,
+    @inject(LOGGER) logger: Logger,
+  ) {
+    const api = (config ?? serverConfigSchema.parse({})).api;
+    this.enabled = api.enabled;
+    this.#clock = clock;
+    this.#logger = logger.child({ component: 'http-api' });
+    this.#auth = new BearerAuth(api.token);
+    this.#startedAt = clock.wallNow();
+    if (!this.enabled) return;
+    ({ server: this.#server, registry: this.#registry } = requireLive(server, registry, 'server.api'));
+    this.#unmount = this.#server.route('*', '/api', (req, res, url) => this.#handle(req, res, url.pathname, url.query));
+  }
+
+  async start(): Promise<void> {
+    if (!this.enabled || this.#sampler) return;
+    this.#sample();
+    this.#sampler = setInterval(() => this.#sample(), SAMPLE_MS);
+    this.#sampler.unref();
+    this.#logger.debug({ token: this.#auth.required }, 'API mounted at /api');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sampler);
+    this.#sampler = undefined;
+    this.#unmount?.();
+    this.#unmount = undefined;
+  }
+
+  #sample(): void {
+    const t = this.#clock.now();
+    const live = new Set<string>();
+    for (const stats of this.#registry!.list()) {
+      live.add(stats.key);
+      this.#rates.record(stats.key, t, stats.bytesIn, stats.bytesOut);
+    }
+    this.#rates.retain(live);
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: Record<string, string>): void {
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const parts = pathname.split('/').slice(2); // '', 'api', ...
+    const route = parts[0] ?? '';
+
+    if (route === 'health' && parts.length === 1) {
+      if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
+      return this.#health(res);
+    }
+    const refused = this.#auth.check(req);
+    if (refused) return this.#auth.refuse(res, refused);
+
+    if (route === 'streams' && parts.length === 1) {
+      if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
+      return this.#listStreams(req, res);
+    }
+    if (route === 'streams' && parts.length === 3) {
+      const [app, stream] = [decode(parts[1]!), decode(parts[2]!)];
+      if (app === undefined || stream === undefined || !isValidName(app) || !isValidName(stream)) {
+        return sendError(res, 400, 'stream paths have the form /api/streams/APP/STREAM (A-Z a-z 0-9 _ . -)');
+      }
+      const key = `${app}/${stream}`;
+      if (method === 'GET') return this.#showStream(req, res, key);
+      if (method === 'DELETE') return this.#endStream(res, key, query.reason);
+      return methodNotAllowed(res, 'GET, HEAD, DELETE');
+    }
+    if (route === 'players' && parts.length === 2) {
+      const id = decode(parts[1]!);
+      if (id === undefined || !/^[\w.-]{1,64}$/.test(id)) return sendError(res, 400, 'player paths have the form /api/players/ID');
+      if (method === 'GET') return this.#showPlayer(res, id);
+      if (method === 'DELETE') return this.#kickPlayer(res, id, query.reason);
+      return methodNotAllowed(res, 'GET, HEAD, DELETE');
+    }
+    sendError(res, 404, `no API endpoint at ${pathname} (see /api/streams, /api/streams/APP/STREAM, /api/players/ID, /api/health)`);
+  }
+
+  #health(res: ServerResponse): void {
+    const streams = this.#registry!.list();
+    sendJson(res, 200, {
+      status: 'ok',
+      version: VERSION,
+      uptimeMs: Math.max(0, this.#clock.wallNow() - this.#startedAt),
+      streams: streams.length,
+      publishers: streams.filter((s) => s.publisher).length,
+      players: streams.reduce((n, s) => n + s.players + s.waiting, 0),
+    });
+  }
+
+  #listStreams(req: IncomingMessage, res: ServerResponse): void {
+    const streams = this.#registry!.list().sort((a, b) => a.key.localeCompare(b.key));
+    const base = this.#base(req);
+    sendJson(res, 200, { streams: streams.map((stats) => streamSummary(stats, this.#viewContext(stats.key, stats.bytesIn, stats.bytesOut, base))) });
+  }
+
+  #showStream(req: IncomingMessage, res: ServerResponse, key: string): void {
+    const stats = this.#registry!.list().find((s) => s.key === key);
+    if (!stats) return sendError(res, 404, `no live stream at ${key}`);
+    const context = this.#viewContext(key, stats.bytesIn, stats.bytesOut, this.#base(req));
+    sendJson(res, 200, streamDetail(stats, this.#registry!.players(key), context));
+  }
+
+  #endStream(res: ServerResponse, key: string, reason: string | undefined): void {
+    const stats = this.#registry!.list().find((s) => s.key === key);
+    if (!stats) return sendError(res, 404, `no live stream at ${key}`);
+    const why = reasonText(reason, 'the stream was ended by an operator');
+    this.#registry!.end(key, CLOSE.streamEnded, why);
+    this.#logger.info({ stream: key, reason: why }, 'stream ended through the API');
+    sendJson(res, 200, { ended: key, code: CLOSE.streamEnded, reason: why, players: stats.players + stats.waiting, publisher: stats.publisher !== undefined });
+  }
+
+  #showPlayer(res: ServerResponse, id: string): void {
+    const player = this.#findPlayer(id);
+    if (!player) return sendError(res, 404, `no player ${id}`);
+    sendJson(res, 200, playerView(player, this.#server!.connections()));
+  }
+
+  #kickPlayer(res: ServerResponse, id: string, reason: string | undefined): void {
+    const player = this.#findPlayer(id);
+    const why = reasonText(reason, 'disconnected by an operator');
+    if (!player || !this.#registry!.kick(id, CLOSE.policyViolation, why)) return sendError(res, 404, `no player ${id}`);
+    this.#logger.info({ player: id, stream: player.key, reason: why }, 'player kicked through the API');
+    sendJson(res, 200, { kicked: id, key: player.key, code: CLOSE.policyViolation, reason: why });
+  }
+
+  #findPlayer(id: string) {
+    for (const stats of this.#registry!.list()) {
+      const player = this.#registry!.players(stats.key).find((p) => p.id === id);
+      if (player) return player;
+    }
+    return undefined;
+  }
+
+  #viewContext(key: string, bytesIn: number, bytesOut: number, base: PlayUrls): ViewContext {
+    return {
+      now: this.#clock.wallNow(),
+      connections: this.#server!.connections(),
+      rates: this.#rates.rates(key, this.#clock.now(), bytesIn, bytesOut),
+      base,
+    };
+  }
+
+  /** Play URL bases as the client reached us (its Host header), else the address we listen on. */
+  #base(req: IncomingMessage): PlayUrls {
+    const host = req.headers.host;
+    const tls = this.#server!.config.tls !== undefined;
+    if (host && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host)) {
+      return { ws: `${tls ? 'wss' : 'ws'}://${host}`, http: `${tls ? 'https' : 'http'}://${host}` };
+    }
+    return { ws: this.#server!.url('ws'), http: this.#server!.url('http') };
+  }
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  sendError(res, 405, `method not allowed here (allowed: ${allow})`, { Allow: allow });
+}
+
+function decode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An operator's reason, kept printable and short enough for a close frame. */
+function reasonText(reason: string | undefined, fallback: string): string {
+  const text = (reason ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, REASON_MAX);
+  return text || fallback;
+}
