@@ -104,11 +104,11 @@
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(key)) key = 'live/cam1';
     var http = httpBase() + '/' + key + '.flv';
     var ws = wsBase() + '/' + key + '.flv';
-    $('cmd-file').textContent =
-      'ffmpeg -re -i input.mp4 -c:v libx264 -preset veryfast -tune zerolatency -g 60 \\\n  -c:a aac -f flv ' + http;
+    // One line each (wrapped on screen only), so a copy pastes into any shell.
+    $('cmd-file').textContent = 'ffmpeg -re -i input.mp4 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -f flv ' + http;
     $('cmd-test').textContent =
-      'ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \\\n' +
-      '  -c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p \\\n  -c:a aac -f flv ' + http;
+      'ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 ' +
+      '-c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p -c:a aac -f flv ' + http;
     $('cmd-wsflv').textContent = 'npx wsflv publish input.flv ' + ws + ' --loop';
   }
 
@@ -374,7 +374,7 @@
   document.addEventListener('click', function (event) {
     var button = event.target.closest && event.target.closest('button[data-copy]');
     if (!button) return;
-    var text = $(button.dataset.copy).textContent.replace(/\\\n\s*/g, '');
+    var text = $(button.dataset.copy).textContent;
     copy(text).then(
       function () { flash(button, 'Copied'); },
       function () { flash(button, 'Select & copy'); },
