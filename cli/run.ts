@@ -61,7 +61,14 @@ Options:
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
     try {
-      await app.start();
+      try {
+        await app.start();
+      } catch (error) {
+        if (!(error instanceof WsflvError)) throw error;
+        console.error(`wsflv run: ${error.message}`);
+        await app.stop(0);
+        return 1;
+      }
       bar.start(() => app.runtime.active);
       await Promise.race([app.runtime.done, stopRequested]);
       const clean = await (stopping ?? app.stop(drainTimeout));

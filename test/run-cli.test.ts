@@ -141,3 +141,15 @@ test('every subcommand answers --help, and an unknown one exits 2', async (t) =>
   }
   t.is((await runCli(['nope'])).code, 2);
 });
+
+test('run: a port already in use is a one-line error and exit 1, not a crash', async (t) => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const result = await runCli(['run', 'pipeline.yaml'], { env: { HOST: '127.0.0.1', PORT: String(port), WSFLV_LOG_LEVEL: 'warn' } });
+  t.is(result.code, 1);
+  t.regex(result.stderr, new RegExp(`wsflv run: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
+});
