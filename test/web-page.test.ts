@@ -108,7 +108,7 @@ test('the page lists the live stream and plays it with mpegts.js; desktop and ph
   const text = (await item.textContent()) ?? '';
   t.regex(text, /live\/studio/);
   t.regex(text, /AAC LC · 44\.1 kHz · mono/);
-  t.regex(text, /kb\/s in/);
+  t.regex(text, /\d [kM]b\/s in/);
   t.is(await desktop.page.locator('#stream-count').textContent(), '1');
 
   await item.click();
