@@ -9,7 +9,11 @@ function feature<T extends ZodRawShape>(shape: T, description: string) {
     .object({ enabled: z.boolean().default(true).describe('serve it'), ...shape })
     .strict();
   return z
-    .preprocess((value) => (value === true ? {} : value === false || value === undefined || value === null ? { enabled: false } : value), options)
+    .preprocess(
+      // A bare value is the switch itself: `web: yes` is then reported as `web.enabled` not being a boolean.
+      (value) => (value === undefined || value === null ? { enabled: false } : typeof value === 'object' ? value : { enabled: value }),
+      options,
+    )
     .describe(description);
 }
 
