@@ -138,6 +138,13 @@ test('the page lists the live stream and plays it with mpegts.js; desktop and ph
   await phone.page.waitForTimeout(600);
   await screenshot(phone.page, 'web-page-phone.png');
 
+  // Ended through the API: the page stops playing and says so.
+  t.is((await request(base, '/api/streams/live/studio', { method: 'DELETE' })).status, 200);
+  await desktop.page.waitForFunction(() => /is not live/.test(document.getElementById('screen-text')?.textContent ?? ''), undefined, { timeout: 20_000, polling: 250 });
+  t.true(await desktop.page.locator('#screen-message').isVisible());
+  t.is(await desktop.page.locator('#stream-count').textContent(), '0');
+  t.true(await desktop.page.locator('#stream-empty').isVisible());
+
   t.deepEqual([...desktop.errors, ...phone.errors], []);
 });
 
