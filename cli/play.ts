@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
@@ -39,7 +39,19 @@ Options:
     const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
     if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new UsageError('--seconds must be a positive number');
 
-    const out: Writable = values.output === '-' ? process.stdout : createWriteStream(values.output);
+    let out: Writable;
+    try {
+      // Opened before connecting, so a bad path is a one-line error rather than a lost recording.
+      out = values.output === '-' ? process.stdout : createWriteStream(values.output, { fd: openSync(values.output, 'w') });
+    } catch (error) {
+      console.error(`wsflv play: cannot write ${values.output}: ${(error as Error).message}`);
+      return 1;
+    }
+    // A write error later (disk full, a closed stdout pipe) ends the recording; it must not crash.
+    let outputError: Error | undefined;
+    out.on('error', (error) => {
+      outputError ??= error;
+    });
     const recorder = new Recorder(out);
     const startedAt = performance.now();
     const status = new StatusLine(() => `playing ${url.href}: ${describeTransfer(recorder.received, (performance.now() - startedAt) / 1000)}`);
@@ -56,7 +68,8 @@ Options:
     const where = values.output === '-' ? 'stdout' : values.output;
     status.finish(`wsflv play: ${outcome.ok ? 'recorded' : 'failed after'} ${describeTransfer(recorder.written, elapsed)} to ${where}${outcome.why ? ` (${outcome.why})` : ''}`);
     if (recorder.warning) console.error(`wsflv play: warning: ${recorder.warning}`);
-    return outcome.ok ? 0 : 1;
+    if (outputError) console.error(`wsflv play: writing the output failed: ${outputError.message}`);
+    return outcome.ok && !outputError ? 0 : 1;
   },
 };
 

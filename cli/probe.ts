@@ -97,7 +97,7 @@ export function formatReport(file: string, r: ProbeResult): string {
   } else {
     lines.push('Metadata (onMetaData):');
     const entries = Object.entries(r.metadata);
-    const width = Math.max(0, ...entries.map(([k]) => k.length));
+    const width = entries.reduce((max, [k]) => Math.max(max, k.length), 0);
     for (const [key, value] of entries) lines.push(`  ${key.padEnd(width)}  ${formatValue(value)}`);
   }
   if (r.error) {
@@ -145,7 +145,7 @@ function formatDuration(ms: number): string {
 /** Metadata can carry long arrays (keyframe indexes of thousands of entries): summarised, not dumped. */
 function formatValue(value: unknown): string {
   if (Array.isArray(value)) return value.length > 8 ? `[${value.length} items]` : JSON.stringify(value);
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (value !== null && typeof value === 'object') {
     const inner = Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`).join(', ');
     return `{ ${inner} }`;

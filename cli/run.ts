@@ -15,7 +15,9 @@ itself when they are read; a live server runs until SIGINT or SIGTERM, then drai
 first, sinks flush and close their files, within --drain-timeout. A second signal exits at once.
 
 On a terminal, headless runs show a progress bar; every run ends with a one-line summary.
-Exit code: 0 on a clean stop, 1 when a stream failed or the drain timed out, 2 on bad usage.
+Exit code: a run stopped by a signal exits 0 when the drain was clean (a live server's failed
+publishers are the publishers' problem, logged with their reason), 1 when it timed out. A run that
+ended by itself exits 1 when any stream or source failed, else 0. 2 on bad usage.
 
 Options:
       --drain-timeout MS   hard deadline for a graceful stop (default 5000)
@@ -71,12 +73,14 @@ Options:
       }
       bar.start(() => app.runtime.active);
       await Promise.race([app.runtime.done, stopRequested]);
+      const stoppedBySignal = stopping !== undefined;
       const clean = await (stopping ?? app.stop(drainTimeout));
       bar.stop();
       const { ended, failed, failedSources, units } = app.runtime.summary;
       const seconds = (performance.now() - startedAt) / 1000;
       const rate = units > 0 ? `, ${formatBytes(units)} read (${formatBytes(units / seconds)}/s)` : '';
       console.error(`wsflv run: ${ended} stream${ended === 1 ? '' : 's'} ended, ${failed} failed${rate} in ${seconds.toFixed(2)} s${failedSources ? `; ${failedSources} source${failedSources === 1 ? '' : 's'} failed` : ''}${clean ? '' : '; drain timed out'}`);
+      if (stoppedBySignal) return clean ? 0 : 1;
       return failed > 0 || failedSources > 0 || !clean ? 1 : 0;
     } finally {
       bar.stop();

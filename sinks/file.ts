@@ -45,16 +45,16 @@ export class FileSink implements SinkComponent<Options> {
             subscriber.error(error);
             return;
           }
-          const finish = () => {
-            writer.close();
-            ctx.logger.info({ path, tags: writer.tags, bytes: writer.bytesWritten }, 'file written');
-          };
-          const fail = (error: unknown) => {
+          // close() flushes, so it can fail too (disk full): every path reports that instead of hanging.
+          const closeQuietly = () => {
             try {
               writer.close();
             } catch {
-              // The write error is the one worth reporting.
+              // Already failing: the first error is the one worth reporting.
             }
+          };
+          const fail = (error: unknown) => {
+            closeQuietly();
             subscriber.error(error);
           };
           const subscription = data$.subscribe({
@@ -65,18 +65,21 @@ export class FileSink implements SinkComponent<Options> {
                 fail(error);
               }
             },
-            error: (error) => {
-              finish();
-              subscriber.error(error);
-            },
+            error: fail,
             complete: () => {
-              finish();
+              try {
+                writer.close();
+              } catch (error) {
+                subscriber.error(error);
+                return;
+              }
+              ctx.logger.info({ path, tags: writer.tags, bytes: writer.bytesWritten }, 'file written');
               subscriber.complete();
             },
           });
           return () => {
             subscription.unsubscribe();
-            writer.close();
+            closeQuietly();
           };
         }),
     };

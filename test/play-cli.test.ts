@@ -94,3 +94,10 @@ async function waitForPlayers(live: LiveApp, count: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test.serial('play to an output it cannot create is a one-line error and exit 1, not a crash', async (t) => {
+  const result = await runCli(['play', 'ws://127.0.0.1:1/live/x.flv', '-o', join(tempDir(), 'missing-dir', 'x.flv')]);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /wsflv play: cannot write .*missing-dir\/x\.flv: ENOENT/);
+  t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
+});

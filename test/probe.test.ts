@@ -279,3 +279,17 @@ test('probeFlvStream: a bad header flag on a stream built by the muxer', async (
   t.is(r.error, null);
   t.deepEqual(r.anomalies.map((a) => a.message), ['the FLV header announces video, but there is no video track']);
 });
+
+test('formatReport: hostile onMetaData (an invalid date, 100k keys) is reported, never a RangeError', async (t) => {
+  const { formatReport } = await import('../cli/probe.js');
+  const { encodeScriptData } = await import('../core/flv/amf0.js');
+  const metadata: Record<string, unknown> = { creationdate: new Date(Number.NaN) };
+  for (let i = 0; i < 100_000; i++) metadata[`k${i}`] = null;
+  const bytes = Buffer.concat([muxFlvHeader({ audio: false, video: false }), muxTag({ kind: 'script', dts: 0, body: encodeScriptData('onMetaData', [metadata]) })]);
+  const result = await probeFlvStream((async function* () {
+    yield bytes;
+  })());
+  const text = formatReport('hostile.flv', result);
+  t.regex(text, /creationdate +Invalid Date/);
+  t.regex(text, /k99999 +null/);
+});

@@ -153,3 +153,23 @@ test('run: a port already in use is a one-line error and exit 1, not a crash', a
   t.regex(result.stderr, new RegExp(`wsflv run: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
 });
+
+test('run: a live server whose publisher failed still exits 0 on a clean SIGTERM', async (t) => {
+  const { createServer } = await import('node:net');
+  const { WebSocket } = await import('ws');
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+
+  const { child, result } = startCli(['run', 'pipeline.yaml'], { env: { HOST: '127.0.0.1', PORT: String(port) } });
+  await waitForOutput(child, /"msg":"listening"/);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/live/bad.flv`, 'publisher');
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('open', () => ws.send(Buffer.from('this is not an FLV stream at all')));
+  t.is(await closed, 1007, 'the bad publisher is closed as invalid payload');
+  child.kill('SIGTERM');
+  const { code, stderr } = await result;
+  t.regex(stderr, /stream failed/);
+  t.is(code, 0, stderr.slice(-2000));
+});

@@ -8,6 +8,7 @@ export const FIXTURES = {
   h264Only: 'test/fixtures/h264-only-240p25-10s.flv',
   aacOnly: 'test/fixtures/aac-only-10s.flv',
   h264Mp3: 'test/fixtures/h264-mp3-240p25-5s.flv',
+  h264AacCropped: 'test/fixtures/h264-aac-642x362-2s.flv',
 } as const;
 
 export function demuxFile(path: string): MediaPacket[] {
