@@ -4,7 +4,7 @@ import { request, get, type IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { CLOSE } from '../core/live/types.js';
 import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js';
-import { delay, FIXTURE, fixture, parseFlv } from './helpers/live-clients.js';
+import { delay, FIXTURE, fixture, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 
 const run = promisify(execFile);
 
@@ -132,11 +132,16 @@ test('a silent HTTP publisher gets 408 after idleTimeoutMs', async (t) => {
   req.destroy();
 });
 
-test('an HTTP player of a stream nobody publishes gets 404 at once (waitForPublisherMs 0)', async (t) => {
-  const live = await startLiveApp(livePipeline({ source: 'http-publish', sinks: ['http-play'] }));
+test('a player of a stream nobody publishes is refused at once (waitForPublisherMs 0): HTTP 404, WebSocket close 4404', async (t) => {
+  const live = await startLiveApp(livePipeline({ source: 'http-publish', sinks: ['http-play', 'ws-play'] }));
   t.teardown(() => live.stop());
   const { res, body } = await play(`${live.url('http')}/live/none.flv`);
   t.is(res.statusCode, 404);
   t.regex((await body).toString(), /no stream is being published at live\/none/);
-  t.is(CLOSE.streamNotFound, 4404);
+  const ws = new RecordingSocket(`${live.url('ws')}/live/none.flv`);
+  const closed = await ws.closed;
+  t.is(closed.code, CLOSE.streamNotFound);
+  t.is(closed.code, 4404, 'the documented code');
+  t.regex(closed.reason, /no stream is being published at live\/none/);
+  t.is(ws.bytes, 0, 'no media');
 });
