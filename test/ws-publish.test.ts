@@ -25,7 +25,20 @@ function assertSameMedia(t: import('ava').ExecutionContext, received: Buffer, se
   const b = media(want.packets);
   t.is(a.length, b.length);
   t.true(a.every((p, i) => p.kind === b[i]!.kind && p.body.equals(b[i]!.body)), 'same tag bodies in the same order');
-  t.true(a.every((p, i) => i === 0 || p.dts >= a[i - 1]!.dts || p.kind !== a[i - 1]!.kind));
+  t.deepEqual(backwardSteps(got.packets), [], 'dts never goes back within a track');
+}
+
+/** Every tag whose dts is below the last one of its own track (audio and video tracked apart). */
+function backwardSteps(packets: MediaPacket[]): string[] {
+  const last: Partial<Record<'audio' | 'video', number>> = {};
+  const steps: string[] = [];
+  for (const [i, p] of packets.entries()) {
+    if (p.kind === 'script') continue;
+    const previous = last[p.kind];
+    if (previous !== undefined && p.dts < previous) steps.push(`${p.kind} tag ${i}: ${p.dts} after ${previous}`);
+    last[p.kind] = p.dts;
+  }
+  return steps;
 }
 
 const chunkings: [string, (data: Buffer) => (at: number) => number][] = [
@@ -191,4 +204,80 @@ test('a publisher that vanishes mid-tag ends its stream; the server keeps servin
   await again.opened;
   again.ws.close();
   t.pass();
+});
+
+test("publisherPolicy takeover: a second publisher takes the stream; the first is closed with 4409, the player carries on", async (t) => {
+  const live = await start({ sinkOptions: `${SINK_OPTIONS}, publisherPolicy: takeover` });
+  t.teardown(() => live.stop());
+  const data = fixture();
+  const player = new RecordingSocket(`${live.url('ws')}/live/a.flv`);
+  await player.opened;
+  const first = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
+  await first.opened;
+  first.ws.send(data.subarray(0, 100_000));
+  await player.received(50_000);
+
+  const second = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
+  await second.opened;
+  sendInPieces(second.ws, data, () => 32 * 1024);
+  const firstClosed = await first.closed;
+  t.is(firstClosed.code, CLOSE.streamBusy);
+  t.regex(firstClosed.reason, /another publisher took over/);
+  t.is(player.ws.readyState, player.ws.OPEN, 'the player stays');
+  second.ws.close(CLOSE.normal, 'done');
+  t.is((await second.closed).code, CLOSE.normal);
+  t.is((await player.closed).code, CLOSE.streamEnded);
+
+  // One FLV stream (one header), the first publisher's start, then the whole of the second's.
+  const got = parseFlv(player.data);
+  t.true(got.hasAudio && got.hasVideo);
+  const received = media(got.packets);
+  const sent = media(parseFlv(data).packets);
+  const videoConfigs = received.flatMap((p, i) => (p.kind === 'video' && p.config ? [i] : []));
+  t.is(videoConfigs.length, 2, "each publisher's video sequence header");
+  const fromFirst = received.slice(0, videoConfigs[1]);
+  const fromSecond = received.slice(videoConfigs[1]);
+  t.true(fromFirst.length > 10, `${fromFirst.length} tags of the first publisher`);
+  t.true(fromFirst.length < sent.length, 'the first publisher only got its start out');
+  t.true(fromFirst.every((p, i) => p.body.equals(sent[i]!.body)), "the first publisher's tags, in order");
+  // The fixture opens with its video sequence header: the second publisher's tags start there.
+  const secondAt = sent.findIndex((p) => p.kind === 'video' && p.config);
+  t.is(secondAt, 0);
+  t.is(fromSecond.length, sent.length - secondAt, "every tag of the second publisher");
+  t.true(fromSecond.every((p, i) => p.kind === sent[secondAt + i]!.kind && p.body.equals(sent[secondAt + i]!.body)), "the second publisher's tags, byte-identical");
+  const offset = fromSecond[0]!.dts - sent[secondAt]!.dts;
+  t.true(offset > 0, 'the timeline goes on after the takeover');
+  t.true(fromSecond.every((p, i) => p.config || p.dts === sent[secondAt + i]!.dts + offset), "shifted by one constant offset");
+  t.deepEqual(backwardSteps(got.packets), [], 'dts never goes back within a track');
+});
+
+test('a user stage in a live chain: filter dropping audio between timestamps and gop-cache gives players video only', async (t) => {
+  const yaml = livePipeline({ source: 'ws-publish', sinks: ['ws-play', 'http-play'], sinkOptions: SINK_OPTIONS.replace('headerWaitMs: 5000', 'headerWaitMs: 300') });
+  const filtered = yaml.replace('stages: [flv-demux, timestamps, gop-cache]', 'stages: [flv-demux, timestamps, { type: filter, drop: [audio] }, gop-cache]');
+  t.not(filtered, yaml);
+  const live = await startLiveApp(filtered);
+  t.teardown(() => live.stop());
+  const data = fixture();
+  const player = new RecordingSocket(`${live.url('ws')}/live/v.flv`);
+  await player.opened;
+  const publisher = new RecordingSocket(`${live.url('ws')}/live/v.flv`, ['publisher']);
+  await publisher.opened;
+  publisher.ws.send(data.subarray(0, 100_000));
+  await player.received(13);
+  publisher.ws.send(data.subarray(100_000));
+  publisher.ws.close(CLOSE.normal, 'done');
+  t.is((await player.closed).code, CLOSE.streamEnded);
+
+  const got = parseFlv(player.data);
+  t.false(got.hasAudio, 'FLV header: no audio flag');
+  t.true(got.hasVideo, 'FLV header: video flag');
+  const received = media(got.packets);
+  t.false(received.some((p) => p.kind === 'audio'), 'no audio tag');
+  const video = media(parseFlv(data).packets).filter((p) => p.kind === 'video');
+  const start = received.findIndex((p) => !p.config);
+  t.true(start > 0 && received[start]!.keyframe, 'the sequence header, then a keyframe');
+  const join = video.findIndex((p) => !p.config && p.keyframe && p.body.equals(received[start]!.body));
+  t.true(join >= 0);
+  t.is(received.length - start, video.length - join, 'every video tag from the join point on');
+  t.true(received.slice(start).every((p, i) => p.body.equals(video[join + i]!.body)), 'video untouched');
 });
