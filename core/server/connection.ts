@@ -6,9 +6,14 @@ export type Role = 'publisher' | 'player';
 
 let nextId = 1;
 
-export function connectionInfo(role: Role, target: StreamTarget, transport: LiveTransport, socket: Socket): ConnectionInfo {
+/** A new connection id (`p-17`, `v-18`), taken before the connection exists so admission gates can name it. */
+export function nextConnectionId(role: Role): string {
+  return `${role === 'publisher' ? 'p' : 'v'}-${nextId++}`;
+}
+
+export function connectionInfo(role: Role, target: StreamTarget, transport: LiveTransport, socket: Socket, id = nextConnectionId(role)): ConnectionInfo {
   return {
-    id: `${role === 'publisher' ? 'p' : 'v'}-${nextId++}`,
+    id,
     app: target.app,
     stream: target.stream,
     key: target.key,

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { inject, injectable, optional } from 'inversify';
+import { inject, injectable, multiInject, optional } from 'inversify';
 import type { ServiceIdentifier } from 'inversify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WsflvError } from '../errors.js';
@@ -11,8 +11,9 @@ import { CLOSE, type ConnectionInfo, type LiveTransport, type PlayerTransport, t
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
+import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest } from './admission.js';
 import { serverConfigSchema, type ServerConfig } from './config.js';
-import { connectionInfo, type CloseSignal, type Role } from './connection.js';
+import { connectionInfo, nextConnectionId, peerAddress, type CloseSignal, type Role } from './connection.js';
 import { HttpPlayer } from './http-player.js';
 import { HttpPublisher } from './http-publisher.js';
 import { matchRequest, type StreamTarget } from './routes.js';
@@ -88,6 +89,8 @@ export class LiveServer implements Lifecycle {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #publishErrors;
+  /** Access control (core/access), asked before a connection is handed over: see admission.ts. */
+  readonly #gates: readonly AdmissionGate[];
 
   readonly #publishers: Record<Framing, Registration<PublishHandler>[]> = { ws: [], http: [] };
   readonly #players: Record<Framing, Registration<PlayerHandler>[]> = { ws: [], http: [] };
@@ -111,8 +114,10 @@ export class LiveServer implements Lifecycle {
     @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
     @inject(LOGGER) logger: Logger,
     @inject(METRICS) metrics: Metrics,
+    @multiInject(ADMISSION_GATE) @optional() gates: AdmissionGate[] = [],
   ) {
     this.config = config ?? serverConfigSchema.parse({});
+    this.#gates = gates ?? [];
     this.#logger = logger.child({ component: 'live-server' });
     this.#metrics = metrics;
     this.#publishErrors = metrics.counter('wsflv_publish_errors_total', 'Publishers closed by the server for a problem (bad FLV 1007, tag too big 1009, idle 4408, busy 4409...), by close code', ['code']);
@@ -297,25 +302,35 @@ export class LiveServer implements Lifecycle {
     const handler = this.#handlerFor(direction, 'http', target);
     if (!handler) return reply(res, 404, `no pipeline ${direction === 'publish' ? 'accepts HTTP publishers' : 'serves HTTP players'} for ${target.key}`);
     if (!res.socket) return reply(res, 400, 'pipelined requests cannot open a stream');
-    const refusal = this.#refusal(direction, target);
-    if (refusal) return reply(res, refusal.status, refusal.reason);
-    if (method === 'HEAD') {
-      res.writeHead(200, { 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store, must-revalidate', 'Access-Control-Allow-Origin': '*' });
-      res.end();
-      return;
-    }
-    const socket = req.socket;
-    this.#claimed.add(socket);
-    if (this.config.keepalive.intervalMs > 0) socket.setKeepAlive(true, this.config.keepalive.intervalMs);
-    if (direction === 'publish') {
-      const connection = new HttpPublisher(connectionInfo('publisher', target, transport, socket), req, res);
-      this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
-      this.#handOver(() => (handler as PublishHandler)(connection), connection);
-    } else {
-      const player = new HttpPlayer(connectionInfo('player', target, transport, socket), req, res);
-      this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
-      this.#handOver(() => (handler as PlayerHandler)(player), player);
-    }
+    const early = this.#refusal(direction, target);
+    if (early) return reply(res, early.status, early.reason);
+    const id = nextConnectionId(direction === 'publish' ? 'publisher' : 'player');
+    this.#admit({ direction, method, framing: 'http', transport, target, id, headers: req.headers }, req.socket, (admission) => {
+      // Gates may have taken their time (a hook): the peer may have gone, the server may be full now.
+      if (req.socket.destroyed) return admission.release(false);
+      const refusal = admission.refusal ?? this.#refusal(direction, target);
+      if (refusal || method === 'HEAD') admission.release(false);
+      if (refusal) return reply(res, refusal.status, refusal.reason);
+      if (method === 'HEAD') {
+        res.writeHead(200, { 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store, must-revalidate', 'Access-Control-Allow-Origin': '*' });
+        res.end();
+        return;
+      }
+      const socket = req.socket;
+      this.#claimed.add(socket);
+      if (this.config.keepalive.intervalMs > 0) socket.setKeepAlive(true, this.config.keepalive.intervalMs);
+      if (direction === 'publish') {
+        const connection = new HttpPublisher(connectionInfo('publisher', target, transport, socket, id), req, res);
+        connection.closed.add(() => admission.release(true));
+        this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
+        this.#handOver(() => (handler as PublishHandler)(connection), connection);
+      } else {
+        const player = new HttpPlayer(connectionInfo('player', target, transport, socket, id), req, res);
+        player.closed.add(() => admission.release(true));
+        this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
+        this.#handOver(() => (handler as PlayerHandler)(player), player);
+      }
+    });
   }
 
   #onRoute(req: IncomingMessage, res: ServerResponse, pathname: string, query: Record<string, string>): void {
@@ -365,29 +380,45 @@ export class LiveServer implements Lifecycle {
       return rejectUpgrade(socket, 404, `no pipeline ${direction === 'publish' ? 'accepts WebSocket publishers' : 'serves WebSocket players'} for ${target.key}`);
     }
     directions.set(req, direction);
-    this.#wss!.handleUpgrade(req, socket, head, (ws) => {
-      const tcp = socket as Socket;
-      const transport: LiveTransport = this.#tls ? 'wss' : 'ws';
-      ws.on('error', (error) => this.#logger.debug({ err: error, key: target.key }, 'WebSocket error'));
-      // Refused after the handshake on purpose: a browser sees only the close code and reason, never
-      // the status of a failed handshake.
-      const refusal = this.#refusal(direction, target);
-      if (refusal) {
-        ws.close(refusal.code, refusal.reason);
+    const tcp = socket as Socket;
+    const transport: LiveTransport = this.#tls ? 'wss' : 'ws';
+    const id = nextConnectionId(direction === 'publish' ? 'publisher' : 'player');
+    // Access control answers before the handshake does: nothing is accepted from a peer it refuses.
+    this.#admit({ direction, method: req.method ?? 'GET', framing: 'ws', transport, target, id, headers: req.headers }, tcp, (admission) => {
+      if (socket.destroyed || !this.#wss) {
+        admission.release(false);
+        socket.destroy();
         return;
       }
-      this.#claimed.add(socket);
-      if (direction === 'publish') {
-        const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp), ws);
-        this.#watch(ws, connection.id);
-        this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
-        this.#handOver(() => (handler as PublishHandler)(connection), connection);
-      } else {
-        const player = new WsPlayer(connectionInfo('player', target, transport, tcp), ws, tcp);
-        this.#watch(ws, player.id);
-        this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
-        this.#handOver(() => (handler as PlayerHandler)(player), player);
-      }
+      // A handshake ws itself refuses (bad key or version) never calls back: the admission ends with the socket.
+      const abandoned = () => admission.release(false);
+      socket.once('close', abandoned);
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', abandoned);
+        ws.on('error', (error) => this.#logger.debug({ err: error, key: target.key }, 'WebSocket error'));
+        // Refused after the handshake on purpose: a browser sees only the close code and reason, never
+        // the status of a failed handshake.
+        const refusal = admission.refusal ?? this.#refusal(direction, target);
+        if (refusal) {
+          admission.release(false);
+          ws.close(refusal.code, refusal.reason);
+          return;
+        }
+        this.#claimed.add(socket);
+        if (direction === 'publish') {
+          const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp, id), ws);
+          connection.closed.add(() => admission.release(true));
+          this.#watch(ws, connection.id);
+          this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
+          this.#handOver(() => (handler as PublishHandler)(connection), connection);
+        } else {
+          const player = new WsPlayer(connectionInfo('player', target, transport, tcp, id), ws, tcp);
+          player.closed.add(() => admission.release(true));
+          this.#watch(ws, player.id);
+          this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
+          this.#handOver(() => (handler as PlayerHandler)(player), player);
+        }
+      });
     });
   }
 
@@ -414,6 +445,23 @@ export class LiveServer implements Lifecycle {
   }
 
   // ---- bookkeeping ----
+
+  /** Ask the admission gates, then `open` with their answer: at once when every gate answers at once. */
+  #admit(request: Omit<AdmissionRequest, 'address' | 'ip'>, socket: Socket, open: (admission: Admission) => void): void {
+    const full: AdmissionRequest = { ...request, address: peerAddress(socket), ip: peerIp(socket.remoteAddress) };
+    const admission = this.#gates.length > 0 ? admit(this.#gates, full, this.#logger) : { release: () => undefined };
+    whenAdmitted(
+      admission,
+      (answer) => {
+        if (answer.refusal) this.#metrics.counter('wsflv_server_refused_total', 'Live connections refused, by reason', ['reason']).labels(answer.refusal.reason).inc();
+        open(answer);
+      },
+      (error) => {
+        this.#logger.error({ err: error, id: request.id }, 'opening an admitted connection failed');
+        socket.destroy();
+      },
+    );
+  }
 
   #handlerFor(direction: Direction, framing: Framing, target: StreamTarget): PublishHandler | PlayerHandler | undefined {
     const registrations = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
