@@ -74,6 +74,10 @@ export const CLOSE = {
   internalError: 1011,
   tryAgainLater: 1013,
   // Application codes (4000-4999): specific live-stream outcomes a player or publisher can act on.
+  /** Access control: no valid URL signature (HTTP 401). */
+  unauthorized: 4401,
+  /** Access control: refused (an expired signature, an on_publish / on_play hook said no; HTTP 403). */
+  forbidden: 4403,
   streamNotFound: 4404,
   streamBusy: 4409,
   streamEnded: 4410,

@@ -31,6 +31,8 @@ export function httpStatusFor(code: number): number {
     case CLOSE.policyViolation: return 403;
     case CLOSE.messageTooBig: return 413;
     case CLOSE.tryAgainLater: return 503;
+    case CLOSE.unauthorized: return 401;
+    case CLOSE.forbidden: return 403;
     case CLOSE.streamNotFound: return 404;
     case CLOSE.streamBusy: return 409;
     case CLOSE.streamEnded: return 410;

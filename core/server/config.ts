@@ -1,4 +1,5 @@
 import { z, type ZodRawShape } from 'zod';
+import { authConfigSchema, hooksConfigSchema } from '../access/config.js';
 
 /**
  * A feature of the listener that is off unless the file turns it on: `NAME: true`, `NAME: false`, or a
@@ -39,10 +40,15 @@ export const serverConfigSchema = z
       .strict()
       .optional()
       .describe('serve https and wss on the same port'),
+    auth: authConfigSchema,
+    hooks: hooksConfigSchema,
     limits: z
       .object({
         connections: z.number().int().min(1).default(1000).describe('live connections (publishers and players) at once; more are refused with 503 / close 1013'),
         streams: z.number().int().min(1).default(100).describe('streams being published at once; more publishers are refused with 503 / close 1013'),
+        players: z.number().int().min(1).optional().describe('players at once, every transport; more are refused with 503 / close 1013; unset = only `connections` bounds them'),
+        publishersPerIp: z.number().int().min(1).optional().describe('publishers at once from one IP address; more are refused with 429 / close 1013; unset = no limit'),
+        playersPerIp: z.number().int().min(1).optional().describe('players at once from one IP address; more are refused with 429 / close 1013; unset = no limit'),
         messageBytes: z
           .number()
           .int()

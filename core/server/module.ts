@@ -1,4 +1,5 @@
 import { ContainerModule } from 'inversify';
+import { bindAccessGates } from '../access/module.js';
 import { LIFECYCLE } from '../pipeline/app.js';
 import { LIVE_SERVER, LiveServer } from './listener.js';
 
@@ -9,4 +10,6 @@ import { LIVE_SERVER, LiveServer } from './listener.js';
 export const serverModule = new ContainerModule(({ bind }) => {
   bind(LIVE_SERVER).to(LiveServer).inSingletonScope();
   bind(LIFECYCLE).toService(LIVE_SERVER);
+  // Access control comes with the listener, so no way of loading it leaves configured checks out.
+  bindAccessGates(bind);
 });
