@@ -444,6 +444,30 @@ test('TLS: https and wss on the same port, both directions', async (t) => {
   player.ws.close();
 });
 
+test('TLS: a peer that connects and never starts the handshake is cut after timeouts.headersMs; others are served', async (t) => {
+  const { server, port } = await startServer({ tls: selfSignedCert(), timeouts: { headersMs: 1000 } });
+  t.teardown(() => server.stop());
+  const status = () =>
+    new Promise<number>((resolve, reject) =>
+      httpsGet(`https://127.0.0.1:${port}/nothing`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject),
+    );
+  const silent = connect(port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  await once(silent, 'connect');
+  const cut = new Promise<boolean>((resolve) => {
+    silent.once('close', () => resolve(true));
+    // Far below Node's own 120 s TLS handshake timeout, far above 1 s on a loaded machine.
+    setTimeout(() => resolve(false), 20_000).unref();
+  });
+  t.is(await status(), 404, 'served while the silent peer holds its socket');
+  t.true(await cut, 'the silent peer was disconnected');
+  t.is(silent.bytesRead, 0, 'without an answer: there was no request to answer');
+  t.is(await status(), 404, 'still served afterwards');
+});
+
 test('unreadable TLS files fail start() with a clear error', async (t) => {
   const server = newServer({ tls: { key: '/nonexistent/key.pem', cert: '/nonexistent/cert.pem' } });
   server.route('GET', '/', (_req, res) => res.end());

@@ -202,7 +202,9 @@ export class LiveServer implements Lifecycle {
         throw new ServerStartError(`cannot read the TLS key or certificate: ${(error as Error).message}`, error);
       }
       try {
-        server = createHttpsServer({ ...options, key: pem[0], cert: pem[1] }) as unknown as Server;
+        // The TLS handshake comes before the headers and counts against the same deadline (Node's own is
+        // 120 s: a peer that connects and says nothing would hold its socket that long).
+        server = createHttpsServer({ ...options, handshakeTimeout: headersTimeout, key: pem[0], cert: pem[1] }) as unknown as Server;
       } catch (error) {
         throw new ServerStartError(`invalid TLS key or certificate: ${(error as Error).message}`, error);
       }
@@ -353,7 +355,10 @@ export class LiveServer implements Lifecycle {
   }
 
   #onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-    if (this.#claimed.has(socket) || !socket.writable || error.code === 'ECONNRESET') {
+    // Under TLS, node hands handshake failures (a timeout, a bad ClientHello) here too: there is no
+    // session to answer over, and an answer written into the unfinished handshake would keep the socket.
+    const tlsFailure = /^ERR_(TLS|SSL)_/.test(error.code ?? '');
+    if (tlsFailure || this.#claimed.has(socket) || !socket.writable || error.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
