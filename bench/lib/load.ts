@@ -62,6 +62,8 @@ export interface LoadResult {
   maxSendLateMs: number;
   /** The generator itself: CPU fraction of one core during the window, and its event loop delay. */
   generatorCpu: number;
+  /** The kernel's share of it (receiving on loopback sockets). */
+  generatorSystemCpu: number;
   loopDelayMs: { p50: number; p99: number; max: number };
   stalledReport?: { bytesBuffered: number[]; closeCodes: string[] };
 }
@@ -74,6 +76,8 @@ export type ChildMessage =
   | { type: 'error'; message: string };
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** The one read buffer of every player socket (see Player.connect). */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -200,9 +204,6 @@ class Player implements WsFlvHandlers {
   connect(port: number, path: string, timeoutMs: number, onDone: () => void): void {
     this.connectAt = performance.now();
     const key = randomBytes(16).toString('base64');
-    const socket = connect({ host: '127.0.0.1', port });
-    this.socket = socket;
-    socket.setNoDelay(true);
     let head: Buffer = Buffer.alloc(0);
     let done = false;
     const finish = (failure?: string) => {
@@ -216,6 +217,54 @@ class Player implements WsFlvHandlers {
       onDone();
     };
     const timer = setTimeout(() => finish('handshake timeout'), timeoutMs);
+    // Reads go straight into one buffer shared by every player (no stream machinery, no allocation
+    // per read): each chunk is parsed synchronously before the next read can reuse the buffer.
+    const onread = (nread: number): boolean => {
+      const chunk = READ_BUFFER.subarray(0, nread);
+      if (this.#reader) {
+        this.now = performance.now();
+        if (this.shared.inWindow && !this.stalled) this.shared.windowBytes += nread;
+        this.drained += nread;
+        this.#reader.push(chunk);
+        return true;
+      }
+      // Handshake response (copied: the buffer is reused).
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 8192) finish('oversized handshake response');
+        return true;
+      }
+      const text = head.subarray(0, end).toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
+      if (status !== '101') {
+        finish(`HTTP ${status ?? '?'}`);
+        return false;
+      }
+      const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+      const acceptLine = text.split('\r\n').find((line) => line.toLowerCase().startsWith('sec-websocket-accept:'));
+      if (acceptLine?.slice(acceptLine.indexOf(':') + 1).trim() !== accept) {
+        finish('bad Sec-WebSocket-Accept');
+        return false;
+      }
+      this.open = true;
+      finish();
+      this.#reader = new WsFlvReader(this);
+      const rest = head.subarray(end + 4);
+      if (this.stalled) {
+        // Never reads again until drain(): what came with the handshake waits here.
+        this.#held = rest;
+        return false;
+      }
+      if (rest.length > 0) {
+        this.now = performance.now();
+        this.#reader.push(rest);
+      }
+      return true;
+    };
+    const socket = connect({ host: '127.0.0.1', port, onread: { buffer: READ_BUFFER, callback: onread } });
+    this.socket = socket;
+    socket.setNoDelay(true);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!done) finish(error.code ?? error.message);
       else if (this.open && !this.closedBy) this.closedBy = `socket ${error.code ?? error.message}`;
@@ -225,70 +274,27 @@ class Player implements WsFlvHandlers {
       if (this.open && !this.closedBy) this.closedBy = 'socket closed';
       this.open = false;
     });
-    const onHandshakeData = (chunk: Buffer) => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (head.length > 8192) finish('oversized handshake response');
-        return;
-      }
-      socket.off('data', onHandshakeData);
-      const text = head.subarray(0, end).toString('latin1');
-      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
-      if (status !== '101') return finish(`HTTP ${status ?? '?'}`);
-      const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
-      const acceptLine = text.split('\r\n').find((line) => line.toLowerCase().startsWith('sec-websocket-accept:'));
-      if (acceptLine?.slice(acceptLine.indexOf(':') + 1).trim() !== accept) return finish('bad Sec-WebSocket-Accept');
-      this.open = true;
-      finish();
-      if (this.stalled) {
-        socket.pause();
-        this.#held = head.subarray(end + 4);
-        return;
-      }
-      this.#attach(head.subarray(end + 4));
-    };
-    socket.on('data', onHandshakeData);
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
   }
 
-  /** Start parsing (stalled players: at the end, to see what the server left in their socket). */
-  #attach(rest: Buffer): void {
-    const socket = this.socket!;
-    const shared = this.shared;
-    this.#reader = new WsFlvReader(this);
-    socket.on('data', (chunk: Buffer) => {
-      this.now = performance.now();
-      if (shared.inWindow) shared.windowBytes += chunk.length;
-      this.#reader!.push(chunk);
-    });
-    if (rest.length > 0) {
-      this.now = performance.now();
-      this.#reader.push(rest);
-    }
-  }
+  /** Bytes read since the handshake (stalled players: by drain()). */
+  drained = 0;
 
   /** Stalled players only: start reading now; resolves with the bytes read within `ms`. */
   drain(ms: number): Promise<number> {
     return new Promise((resolve) => {
       const socket = this.socket;
-      if (!socket || socket.destroyed) return resolve(0);
-      const reader = new WsFlvReader(this);
-      this.#reader = reader;
-      let bytes = 0;
+      if (!socket || !this.#reader) return resolve(0);
+      this.drained = 0;
       if (this.#held && this.#held.length > 0) {
-        bytes += this.#held.length;
-        reader.push(this.#held);
+        this.drained += this.#held.length;
+        this.#reader.push(this.#held);
       }
-      socket.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        this.#reader!.push(chunk);
-      });
-      socket.resume();
-      setTimeout(() => resolve(bytes), ms);
+      if (!socket.destroyed) socket.resume();
+      setTimeout(() => resolve(this.drained), ms);
     });
   }
 
@@ -481,6 +487,7 @@ async function main(): Promise<void> {
       sentBytes,
       maxSendLateMs: publisher.maxLateMs,
       generatorCpu: (cpu.user + cpu.system) / 1000 / windowMs,
+      generatorSystemCpu: cpu.system / 1000 / windowMs,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       stalledReport,
     };

@@ -4,6 +4,8 @@
  * timestamp and first two body bytes, without copying bodies. Tags and frames may split anywhere:
  * a frame may hold several tags or part of one, and a tag header may straddle two frames.
  *
+ * push() keeps no reference to the chunk it is given, so callers may reuse the buffer.
+ *
  * It is deliberately minimal (no extensions, no text messages) and cheap: a thousand of these run in
  * one process next to the server under test, so their CPU must stay well below the server's.
  */
@@ -64,7 +66,8 @@ export class WsFlvReader {
       }
       const take = Math.min(this.#payloadLeft, n - i);
       if (this.#w === W_PAYLOAD) this.#flv(chunk, i, i + take);
-      else this.#control.push(chunk.subarray(i, i + take));
+      // Copied: callers may reuse `chunk` once push() returns.
+      else this.#control.push(Buffer.from(chunk.subarray(i, i + take)));
       i += take;
       this.#payloadLeft -= take;
       if (this.#payloadLeft === 0) this.#endFrame();
