@@ -60,3 +60,22 @@ export class CloseSignal {
     for (const listener of listeners) listener();
   }
 }
+
+/**
+ * What the four connection kinds (ws and http, publisher and player) have in common: who they are and
+ * how they end. Each subclass adds its transport's reading or writing.
+ */
+export abstract class LiveConnection implements ConnectionInfo {
+  readonly id: string;
+  readonly app: string;
+  readonly stream: string;
+  readonly key: string;
+  readonly transport: LiveTransport;
+  readonly address: string;
+  readonly query: Record<string, string>;
+  readonly closed = new CloseSignal();
+
+  constructor(info: ConnectionInfo) {
+    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+  }
+}

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CLOSE, type ConnectionInfo, type LiveTransport, type PlayerTransport } from '../live/types.js';
-import { CloseSignal } from './connection.js';
+import { CLOSE, type ConnectionInfo, type PlayerTransport } from '../live/types.js';
+import { LiveConnection } from './connection.js';
 import { httpStatusFor } from './close.js';
 
 /** Headers of an HTTP-FLV response: any origin may play, and no cache may keep a live stream. */
@@ -22,16 +22,8 @@ const CHUNKED_END = Buffer.from('0\r\n\r\n');
  * socket. The status line waits for the first write, so a player refused before any media (no such
  * stream, too many players) still gets a meaningful status instead of a 200 with an empty body.
  */
-export class HttpPlayer implements PlayerTransport {
+export class HttpPlayer extends LiveConnection implements PlayerTransport {
   readonly framing = 'http' as const;
-  readonly id: string;
-  readonly app: string;
-  readonly stream: string;
-  readonly key: string;
-  readonly transport: LiveTransport;
-  readonly address: string;
-  readonly query: Record<string, string>;
-  readonly closed = new CloseSignal();
   bytesSent = 0;
 
   readonly #res: ServerResponse;
@@ -40,7 +32,7 @@ export class HttpPlayer implements PlayerTransport {
   readonly #chunked: boolean;
 
   constructor(info: ConnectionInfo, req: IncomingMessage, res: ServerResponse) {
-    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    super(info);
     this.#res = res;
     this.#socket = req.socket;
     this.#chunked = req.httpVersion !== '1.0';

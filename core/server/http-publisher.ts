@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Observable, Subject } from 'rxjs';
-import { CLOSE, type ConnectionInfo, type LiveTransport, type PublishConnection } from '../live/types.js';
-import { CloseSignal } from './connection.js';
+import { CLOSE, type ConnectionInfo, type PublishConnection } from '../live/types.js';
+import { LiveConnection } from './connection.js';
 import { httpStatusFor } from './close.js';
 
 /** How long a refused publisher's socket may linger so the peer can read the status line. */
@@ -13,16 +13,8 @@ const LINGER_MS = 2000;
  * The answer is only sent when the stream ends, so a failure found mid-stream can still be told as a
  * status (400 bad FLV, 413 tag too large) rather than a cut connection.
  */
-export class HttpPublisher implements PublishConnection {
-  readonly id: string;
-  readonly app: string;
-  readonly stream: string;
-  readonly key: string;
-  readonly transport: LiveTransport;
-  readonly address: string;
-  readonly query: Record<string, string>;
+export class HttpPublisher extends LiveConnection implements PublishConnection {
   readonly data$: Observable<Buffer>;
-  readonly closed = new CloseSignal();
   bytesReceived = 0;
 
   readonly #req: IncomingMessage;
@@ -31,7 +23,7 @@ export class HttpPublisher implements PublishConnection {
   readonly #data = new Subject<Buffer>();
 
   constructor(info: ConnectionInfo, req: IncomingMessage, res: ServerResponse) {
-    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    super(info);
     this.#req = req;
     this.#res = res;
     this.#socket = req.socket;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import type { ConnectionInfo, LiveTransport, PlayerTransport } from '../live/types.js';
-import { CloseSignal } from './connection.js';
+import type { ConnectionInfo, PlayerTransport } from '../live/types.js';
+import { LiveConnection } from './connection.js';
 import { sendableCloseCode, truncateReason } from './close.js';
 
 /**
@@ -10,23 +10,15 @@ import { sendableCloseCode, truncateReason } from './close.js';
  * close frames and ping/pong. Mixing the two on one socket is safe because every write on either side
  * is a whole frame, and ws (no permessage-deflate) writes its frames synchronously.
  */
-export class WsPlayer implements PlayerTransport {
+export class WsPlayer extends LiveConnection implements PlayerTransport {
   readonly framing = 'ws' as const;
-  readonly id: string;
-  readonly app: string;
-  readonly stream: string;
-  readonly key: string;
-  readonly transport: LiveTransport;
-  readonly address: string;
-  readonly query: Record<string, string>;
-  readonly closed = new CloseSignal();
   bytesSent = 0;
 
   readonly #ws: WebSocket;
   readonly #socket: Socket;
 
   constructor(info: ConnectionInfo, ws: WebSocket, socket: Socket) {
-    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    super(info);
     this.#ws = ws;
     this.#socket = socket;
     // Players have nothing to say; whatever they send is read (so pongs and close frames get through) and dropped.

@@ -1,7 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
-import { CLOSE, type ConnectionInfo, type LiveTransport, type PublishConnection } from '../live/types.js';
-import { CloseSignal } from './connection.js';
+import { CLOSE, type ConnectionInfo, type PublishConnection } from '../live/types.js';
+import { LiveConnection } from './connection.js';
 import { sendableCloseCode, truncateReason } from './close.js';
 
 /**
@@ -9,23 +9,15 @@ import { sendableCloseCode, truncateReason } from './close.js';
  * chunking (the demuxer reassembles tags). Reading is paused until the pipeline subscribes, so nothing
  * sent before the stream's chain exists is lost.
  */
-export class WsPublisher implements PublishConnection {
-  readonly id: string;
-  readonly app: string;
-  readonly stream: string;
-  readonly key: string;
-  readonly transport: LiveTransport;
-  readonly address: string;
-  readonly query: Record<string, string>;
+export class WsPublisher extends LiveConnection implements PublishConnection {
   readonly data$: Observable<Buffer>;
-  readonly closed = new CloseSignal();
   bytesReceived = 0;
 
   readonly #ws: WebSocket;
   readonly #data = new Subject<Buffer>();
 
   constructor(info: ConnectionInfo, ws: WebSocket) {
-    ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
+    super(info);
     this.#ws = ws;
     ws.pause();
     ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
