@@ -32,10 +32,16 @@ export class LinkClosed extends Error {
 }
 
 /** Open a WebSocket, or fail with the status and body of a refused handshake. */
+/**
+ * Open a WebSocket. It resolves paused: a server may send its first messages in the same packet as
+ * the handshake answer, and they would be emitted before a caller awaiting this promise could listen.
+ * Call `resume()` once the 'message' and 'close' listeners are attached.
+ */
 export function openWebSocket(url: URL, protocols: string[], insecure: boolean): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { handshakeTimeout: 10_000, rejectUnauthorized: !insecure, perMessageDeflate: false });
     ws.once('open', () => {
+      ws.pause();
       ws.off('error', reject);
       resolve(ws);
     });

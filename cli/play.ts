@@ -171,6 +171,7 @@ async function playWebSocket(url: URL, recorder: Recorder, seconds: number | und
       const why = `server closed the connection: ${code}${reason.length ? ` ${reason.toString()}` : ''}`;
       resolve({ ok: ENDED_CODES.has(code), why });
     });
+    socket.resume();
   });
 }
 

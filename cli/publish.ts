@@ -180,6 +180,7 @@ async function wsUplink(url: URL, insecure: boolean): Promise<Uplink> {
     ws.on('error', reject);
   });
   failed.catch(() => {});
+  ws.resume();
   return {
     failed,
     async send(chunk) {

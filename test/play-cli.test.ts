@@ -101,3 +101,26 @@ test.serial('play to an output it cannot create is a one-line error and exit 1, 
   t.regex(result.stderr, /wsflv play: cannot write .*missing-dir\/x\.flv: ENOENT/);
   t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
 });
+
+test.serial('play keeps what a server sends together with its handshake answer', async (t) => {
+  // A server that sends its first media in the same instant as the 101 answer (as ours does for a
+  // player joining a live stream): those messages must not be lost before play listens.
+  const { WebSocketServer } = await import('ws');
+  const { muxFlvHeader, muxTag } = await import('../core/flv/muxer.js');
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.teardown(() => server.close());
+  const header = muxFlvHeader({ audio: true, video: false });
+  const tag = muxTag({ kind: 'audio', dts: 0, body: Buffer.from([0xaf, 0x00, 0x12, 0x10]) });
+  server.on('connection', (ws, req) => {
+    req.socket.cork();
+    ws.send(header);
+    ws.send(tag);
+    req.socket.uncork();
+    setTimeout(() => ws.close(1000, 'done'), 200);
+  });
+  const out = join(tempDir(), 'early.flv');
+  const result = await runCli(['play', `ws://127.0.0.1:${(server.address() as { port: number }).port}/live/x.flv`, '-o', out]);
+  t.is(result.code, 0, result.stderr);
+  t.true(readFileSync(out).equals(Buffer.concat([header, tag])));
+});
