@@ -75,7 +75,7 @@ export class MetricsEndpoint implements Lifecycle {
   }
 
   async #scrape(res: ServerResponse): Promise<void> {
-    const body = await this.#metrics.registry.metrics();
+    const body = await this.#metrics.scrape();
     res.writeHead(200, {
       'Content-Type': this.#metrics.registry.contentType,
       'Content-Length': Buffer.byteLength(body),

@@ -91,6 +91,9 @@ export class LiveRegistry implements Lifecycle {
     this.#tagsSent = metrics.counter('wsflv_live_tags_sent_total', 'FLV tags written to live players');
     this.#bytesReceived = metrics.counter('wsflv_live_bytes_received_total', 'FLV bytes taken from publishers into live channels');
     this.#tagsReceived = metrics.counter('wsflv_live_tags_received_total', 'FLV tags taken from publishers into live channels');
+    metrics.beforeScrape(() => {
+      for (const channel of this.#channels.values()) this.#reportBytes(channel);
+    });
   }
 
   /**
@@ -219,7 +222,7 @@ export class LiveRegistry implements Lifecycle {
     }
   }
 
-  /** Bytes and tags are summed from the channel once a second rather than counted on every write. */
+  /** Bytes and tags are summed from the channel (each second, and at every scrape) rather than counted on every write. */
   #reportBytes(channel: LiveChannel): void {
     const { bytesIn, tagsIn, bytesOut, tagsOut } = channel.stats;
     const last = this.#reported.get(channel) ?? { bytesIn: 0, tagsIn: 0, bytesOut: 0, tagsOut: 0 };
