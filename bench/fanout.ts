@@ -12,7 +12,9 @@
  *
  * Flags: --n LIST (100,500,1000)  --seconds S (20)  --servers LIST (ours,ours-c0,ws,nms)
  *        --stalled LIST (servers for the stalled-player scenario, default ours; `none` skips it)
- *        --stalled-seconds S (30)  --connect-rate R players/s (250)  --sample-every K (10)
+ *        --stalled-seconds S (25)  --connect-rate R players/s (250)  --sample-every K (10)
+ *        --repeat R (1): run every server R times per N, interleaved; the table shows each server's
+ *          median-CPU run and the spread is printed under it
  *        --out FILE (bench/results/fanout-DATE.json)
  *        --profile: also take a CPU profile of each server over its window (through --inspect on
  *          127.0.0.1) into bench/.cache/prof and print where the time went; profiling inflates CPU,
@@ -46,11 +48,12 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '20' },
     servers: { type: 'string', default: 'ours,ours-c0,ws,nms' },
     stalled: { type: 'string', default: 'ours' },
-    'stalled-seconds': { type: 'string', default: '30' },
+    'stalled-seconds': { type: 'string', default: '25' },
     'connect-rate': { type: 'string', default: '250' },
     'sample-every': { type: 'string', default: '10' },
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
   strict: true,
 });
@@ -63,6 +66,8 @@ const stalledServers = flags.stalled === 'none' ? [] : list(flags.stalled!);
 const stalledSeconds = Number(flags['stalled-seconds']);
 const connectRate = Number(flags['connect-rate']);
 const sampleEvery = Number(flags['sample-every']);
+const repeat = Number(flags.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 5) throw new Error('--repeat: 1 to 5');
 if (playerCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 5000)) throw new Error('--n: player counts from 1 to 5000');
 if (!(seconds >= 3 && seconds <= 300)) throw new Error('--seconds: 3 to 300');
 if (!(stalledSeconds >= 5 && stalledSeconds <= 120)) throw new Error('--stalled-seconds: 5 to 120');
@@ -435,13 +440,13 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   const errors: { server: string; players: number; error: string }[] = [];
   for (const n of playerCounts) {
-    const rows: RunResult[] = [];
-    // Servers interleaved per N, so a change in background load hits every server of a row alike.
-    for (const name of serverNames) {
-      process.stdout.write(`N=${n} ${name} ... `);
+    const runs = new Map<string, RunResult[]>();
+    // Servers interleaved per N (and per repetition), so a change in background load hits them alike.
+    for (let round = 1; round <= repeat; round++) for (const name of serverNames) {
+      process.stdout.write(`N=${n} ${name}${repeat > 1 ? ` (${round}/${repeat})` : ''} ... `);
       try {
         const r = await run(SERVERS[name]!, 'fanout', n, 0, media800, seconds);
-        rows.push(r);
+        runs.set(name, [...(runs.get(name) ?? []), r]);
         results.push(r);
         console.log(`${f(r.cpuUsPerPlayerSecond)} µs/player·s, p99 ${f(r.load.latencyMs.p99, 1)} ms, load ${f(r.load1.start, 1)}→${f(r.load1.end, 1)}`);
       } catch (error) {
@@ -450,8 +455,17 @@ async function main(): Promise<void> {
         console.log(`failed: ${message}`);
       }
     }
+    // With repetitions, each server's row is its run with the median CPU; the spread is printed below.
+    const rows = [...runs.values()].map((list) => [...list].sort((a, b) => a.cpuUsPerPlayerSecond - b.cpuUsPerPlayerSecond)[(list.length - 1) >> 1]!);
     if (rows.length > 0) {
-      console.log(`\nN = ${n}, ${f(rate, 2)} Mb/s, ${seconds} s window\n${table(rows)}`);
+      console.log(`\nN = ${n}, ${f(rate, 2)} Mb/s, ${seconds} s window${repeat > 1 ? `, median-CPU run of ${repeat}` : ''}\n${table(rows)}`);
+      if (repeat > 1) {
+        for (const [name, list] of runs) {
+          const cpu = list.map((r) => f(r.cpuUsPerPlayerSecond)).join(', ');
+          const p99 = list.map((r) => f(r.load.latencyMs.p99, 1)).join(', ');
+          console.log(`  ${name}: CPU µs/player·s ${cpu}; latency p99 ms ${p99}`);
+        }
+      }
       for (const line of ratios(rows)) console.log(`  ${line}`);
       for (const line of targets(rows)) console.log(`  ${line}`);
       console.log('');
@@ -506,6 +520,7 @@ async function main(): Promise<void> {
         machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
         stream: { file: MEDIA['800k'].name, mbps: rate, tagsPerSecond: info.tags.length / (info.durationMs / 1000) },
         seconds,
+        repeat,
         results,
         stalled: stalledResults,
         errors,
