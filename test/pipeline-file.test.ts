@@ -17,3 +17,16 @@ test('the bundled pipeline.yaml validates, with defaults and with overrides from
   t.is(custom.config.server.port, 9123);
   t.is(custom.config.server.host, '127.0.0.1');
 });
+
+test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording) validate when turned on', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync('pipeline.yaml', 'utf8');
+  const examples = text.split('\n').filter((line) => /^\s*#:/.test(line));
+  t.true(examples.length >= 10, 'the examples are there');
+  const enabled = text.replace(/^(\s*)#:/gm, '$1');
+  const logger = createLogger({ level: 'silent' });
+  const app = await App.fromParsed(new ParsedConfigFile('pipeline.yaml', enabled, {}), { modules: builtinModules, logger });
+  const live = app.config.pipelines.find((p) => p.name === 'live')!;
+  t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'record']);
+  t.truthy((app.config.server as { hooks?: { on_publish?: string } }).hooks?.on_publish);
+});
