@@ -49,4 +49,6 @@ wss.on('listening', () => process.stdout.write(`listening ${port}\n`));
 process.on('SIGTERM', () => {
   for (const client of wss.clients) client.terminate();
   wss.close(() => process.exit(0));
+  // The listener may wait on connections still closing: do not outlive the bench that stopped us.
+  setTimeout(() => process.exit(0), 1000).unref();
 });
