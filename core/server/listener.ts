@@ -370,8 +370,12 @@ export class LiveServer implements Lifecycle {
 
   // ---- WebSocket ----
 
+  // Listeners that live as long as a connection are not closures of #onUpgrade: those would keep the
+  // upgrade request and its head buffer alive for every player (memory per player is a budget).
+  readonly #logUpgradeSocketError = (error: Error) => this.#logger.debug({ err: error }, 'upgrade socket error');
+
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (error) => this.#logger.debug({ err: error }, 'upgrade socket error'));
+    socket.on('error', this.#logUpgradeSocketError);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return rejectUpgrade(socket, 400, 'only WebSocket upgrades are served');
     const match = matchRequest(req.url);
     if (match.kind === 'invalid') return rejectUpgrade(socket, 400, match.message);
@@ -400,31 +404,41 @@ export class LiveServer implements Lifecycle {
       socket.once('close', abandoned);
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off('close', abandoned);
-        ws.on('error', (error) => this.#logger.debug({ err: error, key: target.key }, 'WebSocket error'));
-        // Refused after the handshake on purpose: a browser sees only the close code and reason, never
-        // the status of a failed handshake.
-        const refusal = admission.refusal ?? this.#refusal(direction, target);
-        if (refusal) {
-          admission.release(false);
-          ws.close(refusal.code, refusal.reason);
-          return;
-        }
-        this.#claimed.add(socket);
-        if (direction === 'publish') {
-          const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp, id), ws);
-          connection.closed.add(() => admission.release(true));
-          this.#watch(ws, connection.id);
-          this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
-          this.#handOver(() => (handler as PublishHandler)(connection), connection);
-        } else {
-          const player = new WsPlayer(connectionInfo('player', target, transport, tcp, id), ws, tcp);
-          player.closed.add(() => admission.release(true));
-          this.#watch(ws, player.id);
-          this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
-          this.#handOver(() => (handler as PlayerHandler)(player), player);
-        }
+        this.#accepted(ws, tcp, { direction, target, transport, id, admission, handler });
       });
     });
+  }
+
+  /** After the WebSocket handshake: refuse (with a close code) or hand the connection over. */
+  #accepted(
+    ws: WebSocket,
+    tcp: Socket,
+    { direction, target, transport, id, admission, handler }: { direction: Direction; target: StreamTarget; transport: LiveTransport; id: string; admission: Admission; handler: PublishHandler | PlayerHandler },
+  ): void {
+    const key = target.key;
+    ws.on('error', (error) => this.#logger.debug({ err: error, key }, 'WebSocket error'));
+    // Refused after the handshake on purpose: a browser sees only the close code and reason, never
+    // the status of a failed handshake.
+    const refusal = admission.refusal ?? this.#refusal(direction, target);
+    if (refusal) {
+      admission.release(false);
+      ws.close(refusal.code, refusal.reason);
+      return;
+    }
+    this.#claimed.add(tcp);
+    if (direction === 'publish') {
+      const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp, id), ws);
+      connection.closed.add(() => admission.release(true));
+      this.#watch(ws, connection.id);
+      this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
+      this.#handOver(() => (handler as PublishHandler)(connection), connection);
+    } else {
+      const player = new WsPlayer(connectionInfo('player', target, transport, tcp, id), ws, tcp);
+      player.closed.add(() => admission.release(true));
+      this.#watch(ws, player.id);
+      this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
+      this.#handOver(() => (handler as PlayerHandler)(player), player);
+    }
   }
 
   /** Keep-alive: a peer gets one interval to answer each ping; one that does not is cut. */
