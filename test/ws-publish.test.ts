@@ -78,6 +78,15 @@ for (const [name, chunking] of chunkings) {
   });
 }
 
+/** A player waiting on `live/a`, then a publisher for it, both connected. */
+async function playerThenPublisher(live: LiveApp): Promise<{ player: RecordingSocket; publisher: RecordingSocket }> {
+  const player = new RecordingSocket(`${live.url('ws')}/live/a.flv`);
+  await player.opened;
+  const publisher = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
+  await publisher.opened;
+  return { player, publisher };
+}
+
 test('/publish?app&stream and /play?app&stream reach the same stream', async (t) => {
   const live = await start();
   t.teardown(() => live.stop());
@@ -160,10 +169,7 @@ test('a second publisher on a live key is refused with 4409; the first goes on',
   const live = await start();
   t.teardown(() => live.stop());
   const data = fixture();
-  const player = new RecordingSocket(`${live.url('ws')}/live/a.flv`);
-  await player.opened;
-  const first = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
-  await first.opened;
+  const { player, publisher: first } = await playerThenPublisher(live);
   first.ws.send(data.subarray(0, 100_000));
   await player.received(50_000);
   const second = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
@@ -192,10 +198,7 @@ test('a publisher that vanishes mid-tag ends its stream; the server keeps servin
   const live = await start();
   t.teardown(() => live.stop());
   const data = fixture();
-  const player = new RecordingSocket(`${live.url('ws')}/live/a.flv`);
-  await player.opened;
-  const publisher = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
-  await publisher.opened;
+  const { player, publisher } = await playerThenPublisher(live);
   publisher.ws.send(data.subarray(0, 200_001));
   await player.received(100_000);
   publisher.ws.terminate();
@@ -210,10 +213,7 @@ test("publisherPolicy takeover: a second publisher takes the stream; the first i
   const live = await start({ sinkOptions: `${SINK_OPTIONS}, publisherPolicy: takeover` });
   t.teardown(() => live.stop());
   const data = fixture();
-  const player = new RecordingSocket(`${live.url('ws')}/live/a.flv`);
-  await player.opened;
-  const first = new RecordingSocket(`${live.url('ws')}/live/a.flv`, ['publisher']);
-  await first.opened;
+  const { player, publisher: first } = await playerThenPublisher(live);
   first.ws.send(data.subarray(0, 100_000));
   await player.received(50_000);
 
