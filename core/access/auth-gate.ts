@@ -1,9 +1,9 @@
-import { inject, injectable, optional } from 'inversify';
+import { inject, injectable } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
 import { CLOSE } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { secretFor, type AppAuth, type AuthConfig } from './config.js';
 import { checkSignature } from './signed-url.js';
@@ -26,11 +26,11 @@ export class SignedUrlGate implements AdmissionGate {
   readonly #clock: Clock;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(CLOCK) clock: Clock,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.#auth = (config ?? serverConfigSchema.parse({})).auth;
+    this.#auth = config.auth;
     this.#clock = clock;
     const log = logger.child({ component: 'access' });
     const entries: [string, AppAuth][] = [['(default)', this.#auth.default], ...Object.entries(this.#auth.apps)];

@@ -1,9 +1,9 @@
-import { inject, injectable, optional } from 'inversify';
+import { inject, injectable } from 'inversify';
 import { CLOSE, type LiveTransport } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import type { HooksConfig } from './config.js';
 
@@ -76,11 +76,11 @@ export class HooksGate implements AdmissionGate {
   readonly #calls;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(LOGGER) logger: Logger,
     @inject(METRICS) metrics: Metrics,
   ) {
-    this.#hooks = (config ?? serverConfigSchema.parse({})).hooks;
+    this.#hooks = config.hooks;
     this.#logger = logger.child({ component: 'hooks' });
     this.#calls = metrics.counter('wsflv_hook_calls_total', 'HTTP hook calls, by hook and outcome (on_publish, on_play: allow, deny, timeout, failed; on_unpublish, on_stop: sent, rejected, timeout, failed)', ['hook', 'outcome']);
     const configured = (['on_publish', 'on_play', 'on_unpublish', 'on_stop'] as const).filter((h) => this.#hooks[h]);

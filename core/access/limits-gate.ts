@@ -1,7 +1,7 @@
-import { inject, injectable, optional } from 'inversify';
+import { inject, injectable } from 'inversify';
 import { CLOSE } from '../live/types.js';
 import type { AdmissionGate, AdmissionRequest, Direction, GateVerdict, Refusal } from '../server/admission.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 
 export const LIMIT_REFUSALS = {
@@ -24,8 +24,8 @@ export class LimitsGate implements AdmissionGate {
   readonly #byIp: Record<Direction, Map<string, number>> = { publish: new Map(), play: new Map() };
   #playersNow = 0;
 
-  constructor(@inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined) {
-    const { limits } = config ?? serverConfigSchema.parse({});
+  constructor(@inject(SERVER_CONFIG) config: ServerConfig) {
+    const { limits } = config;
     this.#perIp = { publish: limits.publishersPerIp, play: limits.playersPerIp };
     this.#players = limits.players;
   }

@@ -6,7 +6,7 @@ import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { CLOSE } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
 import { isValidName } from '../server/routes.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
@@ -50,13 +50,13 @@ export class HttpApi implements Lifecycle {
   #sampler: NodeJS.Timeout | undefined;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(LIVE_SERVER) @optional() server: LiveServer | undefined,
     @inject(LIVE_REGISTRY) @optional() registry: LiveRegistry | undefined,
     @inject(CLOCK) clock: Clock,
     @inject(LOGGER) logger: Logger,
   ) {
-    const api = (config ?? serverConfigSchema.parse({})).api;
+    const api = config.api;
     this.enabled = api.enabled;
     this.#clock = clock;
     this.#logger = logger.child({ component: 'http-api' });

@@ -5,7 +5,7 @@ import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { requireLive } from './require.js';
@@ -31,13 +31,13 @@ export class MetricsEndpoint implements Lifecycle {
   #unmount: Unregister | undefined;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(LIVE_SERVER) @optional() server: LiveServer | undefined,
     @inject(LIVE_REGISTRY) @optional() registry: LiveRegistry | undefined,
     @inject(METRICS) metrics: Metrics,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.enabled = (config ?? serverConfigSchema.parse({})).metrics.enabled;
+    this.enabled = config.metrics.enabled;
     this.#metrics = metrics;
     if (!this.enabled) return;
     const live = requireLive(server, registry, 'server.metrics');

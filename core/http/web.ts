@@ -8,7 +8,7 @@ import { inject, injectable, optional } from 'inversify';
 import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/config.js';
 import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { requireLive } from './require.js';
@@ -59,12 +59,12 @@ export class WebPage implements Lifecycle {
   #unmount: Unregister | undefined;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(LIVE_SERVER) @optional() server: LiveServer | undefined,
     @inject(LIVE_REGISTRY) @optional() registry: LiveRegistry | undefined,
     @inject(LOGGER) logger: Logger,
   ) {
-    const settings = config ?? serverConfigSchema.parse({});
+    const settings = config;
     this.enabled = settings.web.enabled;
     if (!this.enabled) return;
     const live = requireLive(server, registry, 'server.web');

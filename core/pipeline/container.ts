@@ -6,7 +6,7 @@ import { CLOCK, systemClock } from '../clock.js';
 import { WsflvError } from '../errors.js';
 import { createLogger, LOGGER, type Logger } from '../logger.js';
 import { Metrics, METRICS } from '../metrics.js';
-import type { ServerConfig } from '../server/config.js';
+import { serverConfigSchema, type ServerConfig } from '../server/config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { COMPONENT } from './tokens.js';
 import { ComponentRegistry } from './registry.js';
@@ -37,7 +37,8 @@ export async function createContainer(options: ContainerOptions): Promise<{ cont
   container.bind(LOGGER).toConstantValue(options.logger ?? createLogger());
   container.bind(METRICS).toConstantValue(new Metrics());
   container.bind(CLOCK).toConstantValue(systemClock);
-  if (options.server) container.bind(SERVER_CONFIG).toConstantValue(options.server);
+  // Always bound: services read their section of it, and a file without `server:` gets the defaults.
+  container.bind(SERVER_CONFIG).toConstantValue(options.server ?? serverConfigSchema.parse({}));
   container.load(...options.modules);
   for (const specifier of options.plugins ?? []) {
     container.load(await importPlugin(specifier, options.baseDir ?? process.cwd()));

@@ -12,7 +12,7 @@ import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest } from './admission.js';
-import { serverConfigSchema, type ServerConfig } from './config.js';
+import type { ServerConfig } from './config.js';
 import { connectionInfo, nextConnectionId, peerAddress, type CloseSignal, type Role } from './connection.js';
 import { HttpPlayer } from './http-player.js';
 import { HttpPublisher } from './http-publisher.js';
@@ -111,12 +111,12 @@ export class LiveServer implements Lifecycle {
   #stopping = false;
 
   constructor(
-    @inject(SERVER_CONFIG) @optional() config: ServerConfig | undefined,
+    @inject(SERVER_CONFIG) config: ServerConfig,
     @inject(LOGGER) logger: Logger,
     @inject(METRICS) metrics: Metrics,
     @multiInject(ADMISSION_GATE) @optional() gates: AdmissionGate[] = [],
   ) {
-    this.config = config ?? serverConfigSchema.parse({});
+    this.config = config;
     this.#gates = gates ?? [];
     this.#logger = logger.child({ component: 'live-server' });
     this.#metrics = metrics;
