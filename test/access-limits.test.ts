@@ -10,7 +10,7 @@ const A = '127.0.0.1';
 const B = '127.0.0.2';
 
 function count(live: LiveApp, role: 'publisher' | 'player', ip?: string): number {
-  return live.server.connections().filter((c) => c.role === role && (!ip || c.info.address.startsWith(`${ip}:`))).length;
+  return live.server.connections().filter((c) => c.role === role && (!ip || c.address.startsWith(`${ip}:`))).length;
 }
 
 async function open(socket: RecordingSocket, all: RecordingSocket[]): Promise<RecordingSocket> {

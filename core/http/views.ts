@@ -1,7 +1,7 @@
 import type { LiveStreamStats } from '../live/channel.js';
 import type { PlayerStats } from '../live/player.js';
 import type { TrackInfo } from '../media/track.js';
-import type { LiveConnection } from '../server/listener.js';
+import type { LiveConnection } from '../server/connection.js';
 import type { Rates } from './rates.js';
 
 /**
@@ -79,7 +79,7 @@ export interface ViewContext {
 export function streamSummary(stats: LiveStreamStats, ctx: ViewContext): StreamSummary {
   const [app = stats.key, stream = ''] = stats.key.split('/', 2);
   const publisher = stats.publisher;
-  const connection = publisher && ctx.connections.find((c) => c.role === 'publisher' && c.info.key === stats.key && !c.closed.fired);
+  const connection = publisher && ctx.connections.find((c) => c.role === 'publisher' && c.key === stats.key && !c.closed.fired);
   const video = stats.codecs.video ? { ...stats.codecs.video, ...frameRate(stats.metadata) } : null;
   return {
     key: stats.key,
@@ -88,9 +88,9 @@ export function streamSummary(stats: LiveStreamStats, ctx: ViewContext): StreamS
     state: stats.state === 'grace' ? 'grace' : 'live',
     publisher: publisher
       ? {
-          id: publisher.id ?? connection?.info.id ?? null,
-          transport: publisher.origin?.transport ?? connection?.info.transport ?? 'unknown',
-          address: publisher.origin?.address ?? connection?.info.address ?? null,
+          id: publisher.id ?? connection?.id ?? null,
+          transport: publisher.origin?.transport ?? connection?.transport ?? 'unknown',
+          address: publisher.origin?.address ?? connection?.address ?? null,
           startedAt: new Date(publisher.startedAt).toISOString(),
         }
       : null,
@@ -119,7 +119,7 @@ export function streamDetail(stats: LiveStreamStats, players: readonly PlayerSta
 }
 
 export function playerView(player: PlayerStats, connections: readonly LiveConnection[]): PlayerView {
-  const connection = connections.find((c) => c.info.id === player.id);
+  const connection = connections.find((c) => c.id === player.id);
   return {
     id: player.id,
     key: player.key,

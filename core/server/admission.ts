@@ -62,28 +62,19 @@ export interface Admission {
 
 const INTERNAL: Refusal = { status: 500, code: 1011, reason: 'internal error' };
 
+/** Let in with nothing to give back: the common case, shared so an open connection holds nothing for it. */
+const ADMITTED: Admission = Object.freeze({ release() {} });
+
 /**
  * Ask `gates` in order. Synchronous while every gate answers synchronously (no gap between the checks
  * and the handover), a Promise as soon as one gate is asynchronous. Never rejects: a gate that throws
  * refuses the connection with 500 / 1011 (fail closed) and is logged.
  */
 export function admit(gates: readonly AdmissionGate[], request: AdmissionRequest, logger: Logger): Admission | Promise<Admission> {
-  const releases: ((opened: boolean) => void)[] = [];
-  let released = false;
-  const release = (opened: boolean) => {
-    if (released) return;
-    released = true;
-    for (const fn of releases.reverse()) {
-      try {
-        fn(opened);
-      } catch (error) {
-        logger.error({ err: error }, 'admission gate release failed');
-      }
-    }
-  };
+  const held: HeldSlot[] = [];
   const refused = (refusal: Refusal): Admission => {
-    release(false);
-    return { refusal, release };
+    releaseAll(held, false, logger);
+    return { refusal, release() {} };
   };
   const failed = (gate: AdmissionGate, error: unknown): Admission => {
     logger.error({ err: error, gate: gate.name, id: request.id }, 'admission gate failed: refusing the connection');
@@ -92,7 +83,7 @@ export function admit(gates: readonly AdmissionGate[], request: AdmissionRequest
   const take = (verdict: GateVerdict): Refusal | undefined => {
     if (!verdict) return undefined;
     if ('refuse' in verdict) return verdict.refuse;
-    if (verdict.release) releases.push(verdict.release.bind(verdict));
+    if (verdict.release) held.push(verdict as HeldSlot);
     return undefined;
   };
   const from = (index: number): Admission | Promise<Admission> => {
@@ -116,9 +107,31 @@ export function admit(gates: readonly AdmissionGate[], request: AdmissionRequest
       const refusal = take(verdict);
       if (refusal) return refused(refusal);
     }
-    return { release };
+    return held.length === 0 ? ADMITTED : holding(held, logger);
   };
   return from(0);
+}
+
+type HeldSlot = { release(opened: boolean): void };
+
+/**
+ * The admission of a connection some gate holds something for. Built apart from admit() on purpose: a
+ * closure there would keep the whole request (headers included) alive for as long as the connection.
+ */
+function holding(held: HeldSlot[], logger: Logger): Admission {
+  return { release: (opened: boolean) => releaseAll(held, opened, logger) };
+}
+
+/** Give back what the gates hold, last taken first, once (it empties `held`); a failing release is logged and the rest still run. */
+function releaseAll(held: HeldSlot[], opened: boolean, logger: Logger): void {
+  for (let i = held.length - 1; i >= 0; i--) {
+    try {
+      held[i]!.release(opened);
+    } catch (error) {
+      logger.error({ err: error }, 'admission gate release failed');
+    }
+  }
+  held.length = 0;
 }
 
 /** `then` for a value that may or may not be a Promise: synchronous when it is not. */

@@ -63,9 +63,13 @@ export class CloseSignal {
 
 /**
  * What the four connection kinds (ws and http, publisher and player) have in common: who they are and
- * how they end. Each subclass adds its transport's reading or writing.
+ * how they end. Each subclass adds its transport's reading or writing. The listener keeps these very
+ * objects as its bookkeeping (for the API and shutdown), so a connection costs no second record.
  */
 export abstract class LiveConnection implements ConnectionInfo {
+  abstract readonly role: Role;
+  /** Epoch ms when it was handed over. */
+  readonly connectedAt = Date.now();
   readonly id: string;
   readonly app: string;
   readonly stream: string;
@@ -78,4 +82,7 @@ export abstract class LiveConnection implements ConnectionInfo {
   constructor(info: ConnectionInfo) {
     ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
   }
+
+  /** Close with a WebSocket close code (HTTP: the response or request ends) and a reason. */
+  abstract close(code: number, reason: string): void;
 }

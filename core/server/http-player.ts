@@ -23,6 +23,7 @@ const CHUNKED_END = Buffer.from('0\r\n\r\n');
  * stream, too many players) still gets a meaningful status instead of a 200 with an empty body.
  */
 export class HttpPlayer extends LiveConnection implements PlayerTransport {
+  readonly role = 'player' as const;
   readonly framing = 'http' as const;
   bytesSent = 0;
 

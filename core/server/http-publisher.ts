@@ -14,6 +14,7 @@ const LINGER_MS = 2000;
  * status (400 bad FLV, 413 tag too large) rather than a cut connection.
  */
 export class HttpPublisher extends LiveConnection implements PublishConnection {
+  readonly role = 'publisher' as const;
   readonly data$: Observable<Buffer>;
   bytesReceived = 0;
 

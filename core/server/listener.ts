@@ -13,7 +13,7 @@ import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest } from './admission.js';
 import type { ServerConfig } from './config.js';
-import { connectionInfo, nextConnectionId, peerAddress, type CloseSignal, type Role } from './connection.js';
+import { connectionInfo, nextConnectionId, peerAddress, type LiveConnection } from './connection.js';
 import { HttpPlayer } from './http-player.js';
 import { HttpPublisher } from './http-publisher.js';
 import { matchRequest, type StreamTarget } from './routes.js';
@@ -56,15 +56,6 @@ export type Unregister = () => void;
 /** The WebSocket subprotocol a publisher offers on `/APP/STREAM.flv` (node-media-server's convention). */
 export const PUBLISHER_PROTOCOL = 'publisher';
 
-/** A live connection as the server's own bookkeeping sees it (for the API and shutdown). */
-export interface LiveConnection {
-  role: Role;
-  info: ConnectionInfo;
-  connectedAt: number;
-  closed: CloseSignal;
-  close(code: number, reason: string): void;
-}
-
 interface Registration<H> {
   handler: H;
   apps: ReadonlySet<string> | undefined;
@@ -89,6 +80,7 @@ export class LiveServer implements Lifecycle {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #publishErrors;
+  readonly #openConnections;
   /** Access control (core/access), asked before a connection is handed over: see admission.ts. */
   readonly #gates: readonly AdmissionGate[];
 
@@ -102,8 +94,18 @@ export class LiveServer implements Lifecycle {
   /** Sockets handed to a player or publisher: a late parser error there must not write an HTTP answer into the stream. */
   readonly #claimed = new WeakSet<Duplex>();
   readonly #sockets = new Set<Socket>();
-  /** Every live WebSocket: whether it answered the last ping, and its connection id for the log. */
-  readonly #alive = new Map<WebSocket, { alive: boolean; id: string }>();
+  /** Every handed-over WebSocket, with its connection (keep-alive and the log). */
+  readonly #websockets = new Map<WebSocket, LiveConnection>();
+  /** WebSockets pinged and not yet heard from since: cut at the next round. */
+  readonly #awaitingPong = new Set<WebSocket>();
+
+  // Listeners that live as long as a connection are shared by every connection (`this` is the emitter)
+  // rather than closures made per connection: memory per player is a budget.
+  readonly #onSocketClose: (this: Socket) => void;
+  readonly #onPong: (this: WebSocket) => void;
+  readonly #onWsClose: (this: WebSocket) => void;
+  readonly #onWsError: (this: WebSocket, error: Error) => void;
+  readonly #onUpgradeSocketError: (error: Error) => void;
 
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -121,6 +123,25 @@ export class LiveServer implements Lifecycle {
     this.#logger = logger.child({ component: 'live-server' });
     this.#metrics = metrics;
     this.#publishErrors = metrics.counter('wsflv_publish_errors_total', 'Publishers closed by the server for a problem (bad FLV 1007, tag too big 1009, idle 4408, busy 4409...), by close code', ['code']);
+    this.#openConnections = metrics.gauge('wsflv_server_connections', 'Live connections open now', ['role', 'transport']);
+    const sockets = this.#sockets;
+    const websockets = this.#websockets;
+    const awaiting = this.#awaitingPong;
+    const log = this.#logger;
+    this.#onSocketClose = function () {
+      sockets.delete(this);
+    };
+    this.#onPong = function () {
+      awaiting.delete(this);
+    };
+    this.#onWsClose = function () {
+      websockets.delete(this);
+      awaiting.delete(this);
+    };
+    this.#onWsError = function (error) {
+      log.debug({ err: error, id: websockets.get(this)?.id }, 'WebSocket error');
+    };
+    this.#onUpgradeSocketError = (error) => log.debug({ err: error }, 'upgrade socket error');
   }
 
   get #tls(): boolean {
@@ -222,7 +243,7 @@ export class LiveServer implements Lifecycle {
     });
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      socket.on('close', this.#onSocketClose);
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
@@ -273,7 +294,8 @@ export class LiveServer implements Lifecycle {
     this.#server = undefined;
     this.#wss?.close();
     this.#wss = undefined;
-    this.#alive.clear();
+    this.#websockets.clear();
+    this.#awaitingPong.clear();
   }
 
   // ---- HTTP ----
@@ -321,17 +343,12 @@ export class LiveServer implements Lifecycle {
       const socket = req.socket;
       this.#claimed.add(socket);
       if (this.config.keepalive.intervalMs > 0) socket.setKeepAlive(true, this.config.keepalive.intervalMs);
-      if (direction === 'publish') {
-        const connection = new HttpPublisher(connectionInfo('publisher', target, transport, socket, id), req, res);
-        connection.closed.add(() => admission.release(true));
-        this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
-        this.#handOver(() => (handler as PublishHandler)(connection), connection);
-      } else {
-        const player = new HttpPlayer(connectionInfo('player', target, transport, socket, id), req, res);
-        player.closed.add(() => admission.release(true));
-        this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
-        this.#handOver(() => (handler as PlayerHandler)(player), player);
-      }
+      const connection =
+        direction === 'publish'
+          ? new HttpPublisher(connectionInfo('publisher', target, transport, socket, id), req, res)
+          : new HttpPlayer(connectionInfo('player', target, transport, socket, id), req, res);
+      this.#track(connection, admission);
+      this.#handOver(handler, connection);
     });
   }
 
@@ -370,12 +387,8 @@ export class LiveServer implements Lifecycle {
 
   // ---- WebSocket ----
 
-  // Listeners that live as long as a connection are not closures of #onUpgrade: those would keep the
-  // upgrade request and its head buffer alive for every player (memory per player is a budget).
-  readonly #logUpgradeSocketError = (error: Error) => this.#logger.debug({ err: error }, 'upgrade socket error');
-
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', this.#logUpgradeSocketError);
+    socket.on('error', this.#onUpgradeSocketError);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return rejectUpgrade(socket, 400, 'only WebSocket upgrades are served');
     const match = matchRequest(req.url);
     if (match.kind === 'invalid') return rejectUpgrade(socket, 400, match.message);
@@ -404,61 +417,46 @@ export class LiveServer implements Lifecycle {
       socket.once('close', abandoned);
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off('close', abandoned);
-        this.#accepted(ws, tcp, { direction, target, transport, id, admission, handler });
+        this.#accepted(ws, tcp, direction, connectionInfo(direction === 'publish' ? 'publisher' : 'player', target, transport, tcp, id), admission, handler);
       });
     });
   }
 
-  /** After the WebSocket handshake: refuse (with a close code) or hand the connection over. */
-  #accepted(
-    ws: WebSocket,
-    tcp: Socket,
-    { direction, target, transport, id, admission, handler }: { direction: Direction; target: StreamTarget; transport: LiveTransport; id: string; admission: Admission; handler: PublishHandler | PlayerHandler },
-  ): void {
-    const key = target.key;
-    ws.on('error', (error) => this.#logger.debug({ err: error, key }, 'WebSocket error'));
+  /**
+   * After the WebSocket handshake: refuse (with a close code) or hand the connection over. Nothing made
+   * here outlives the call but the connection itself (a closure would keep the whole scope).
+   */
+  #accepted(ws: WebSocket, tcp: Socket, direction: Direction, info: ConnectionInfo, admission: Admission, handler: PublishHandler | PlayerHandler): void {
+    ws.on('error', this.#onWsError);
     // Refused after the handshake on purpose: a browser sees only the close code and reason, never
     // the status of a failed handshake.
-    const refusal = admission.refusal ?? this.#refusal(direction, target);
+    const refusal = admission.refusal ?? this.#refusal(direction, info);
     if (refusal) {
       admission.release(false);
       ws.close(refusal.code, refusal.reason);
       return;
     }
     this.#claimed.add(tcp);
-    if (direction === 'publish') {
-      const connection = new WsPublisher(connectionInfo('publisher', target, transport, tcp, id), ws);
-      connection.closed.add(() => admission.release(true));
-      this.#watch(ws, connection.id);
-      this.#track('publisher', connection, connection.closed, (code, reason) => connection.close(code, reason));
-      this.#handOver(() => (handler as PublishHandler)(connection), connection);
-    } else {
-      const player = new WsPlayer(connectionInfo('player', target, transport, tcp, id), ws, tcp);
-      player.closed.add(() => admission.release(true));
-      this.#watch(ws, player.id);
-      this.#track('player', player, player.closed, (code, reason) => player.close(code, reason));
-      this.#handOver(() => (handler as PlayerHandler)(player), player);
-    }
+    const connection = direction === 'publish' ? new WsPublisher(info, ws) : new WsPlayer(info, ws, tcp);
+    this.#websockets.set(ws, connection);
+    ws.on('pong', this.#onPong);
+    ws.on('close', this.#onWsClose);
+    this.#track(connection, admission);
+    this.#handOver(handler, connection);
   }
 
   /** Keep-alive: a peer gets one interval to answer each ping; one that does not is cut. */
-  #watch(ws: WebSocket, id: string): void {
-    const entry = { alive: true, id };
-    this.#alive.set(ws, entry);
-    ws.on('pong', () => (entry.alive = true));
-    ws.on('close', () => this.#alive.delete(ws));
-  }
-
   #pingAll(): void {
-    for (const [ws, entry] of this.#alive) {
-      if (!entry.alive) {
-        this.#logger.info({ id: entry.id }, 'WebSocket peer missed a keep-alive pong: cutting it');
+    for (const [ws, connection] of this.#websockets) {
+      if (this.#awaitingPong.has(ws)) {
+        this.#logger.info({ id: connection.id }, 'WebSocket peer missed a keep-alive pong: cutting it');
         this.#metrics.counter('wsflv_server_reaped_total', 'WebSocket peers cut for missing a keep-alive pong').inc();
-        this.#alive.delete(ws);
+        this.#websockets.delete(ws);
+        this.#awaitingPong.delete(ws);
         ws.terminate();
         continue;
       }
-      entry.alive = false;
+      this.#awaitingPong.add(ws);
       if (ws.readyState === WebSocket.OPEN) ws.ping();
     }
   }
@@ -488,7 +486,7 @@ export class LiveServer implements Lifecycle {
   }
 
   /** Why a new connection cannot be taken now, as an HTTP status and a close code. */
-  #refusal(direction: Direction, target: StreamTarget): { status: number; code: number; reason: string } | undefined {
+  #refusal(direction: Direction, target: { key: string }): { status: number; code: number; reason: string } | undefined {
     const refuse = (status: number, code: number, reason: string) => {
       this.#metrics.counter('wsflv_server_refused_total', 'Live connections refused, by reason', ['reason']).labels(reason).inc();
       return { status, code, reason };
@@ -500,30 +498,34 @@ export class LiveServer implements Lifecycle {
     return undefined;
   }
 
-  #track(role: Role, info: ConnectionInfo, closed: CloseSignal, close: (code: number, reason: string) => void): void {
-    const connection: LiveConnection = { role, info: { ...info }, connectedAt: Date.now(), closed, close };
-    this.#connections.set(info.id, connection);
+  /** Keep `connection` for the API and shutdown until it closes; then give back what admission holds for it. */
+  #track(connection: LiveConnection, admission: Admission): void {
+    const { role, transport } = connection;
+    this.#connections.set(connection.id, connection);
     if (role === 'publisher') this.#publisherCount++;
-    const gauge = this.#metrics.gauge('wsflv_server_connections', 'Live connections open now', ['role', 'transport']).labels(role, info.transport);
-    gauge.inc();
-    const fields = { id: info.id, key: info.key, transport: info.transport, address: info.address };
-    this.#logger.info(fields, `${role} connected`);
-    closed.add(() => {
-      gauge.dec();
-      this.#connections.delete(info.id);
-      if (role === 'publisher') this.#publisherCount--;
-      const { code, reason, by } = closed.closing ?? { code: 1006, reason: '', by: 'peer' };
-      this.#logger.info({ ...fields, code, reason, by }, `${role} disconnected`);
-      if (role === 'publisher' && by === 'server' && !ORDINARY_CLOSES.has(code)) {
-        this.#publishErrors.labels(String(code)).inc();
-      }
-    });
+    this.#openConnections.inc({ role, transport });
+    this.#logger.info({ id: connection.id, key: connection.key, transport, address: connection.address }, `${role} connected`);
+    connection.closed.add(() => this.#untrack(connection, admission));
+  }
+
+  #untrack(connection: LiveConnection, admission: Admission): void {
+    admission.release(true);
+    const { role, transport } = connection;
+    this.#openConnections.dec({ role, transport });
+    this.#connections.delete(connection.id);
+    if (role === 'publisher') this.#publisherCount--;
+    const { code, reason, by } = connection.closed.closing ?? { code: 1006, reason: '', by: 'peer' };
+    this.#logger.info({ id: connection.id, key: connection.key, transport, address: connection.address, code, reason, by }, `${role} disconnected`);
+    if (role === 'publisher' && by === 'server' && !ORDINARY_CLOSES.has(code)) {
+      this.#publishErrors.labels(String(code)).inc();
+    }
   }
 
   /** A throwing handler costs one connection, never the process. */
-  #handOver(call: () => void, connection: { close(code: number, reason: string): void }): void {
+  #handOver(handler: PublishHandler | PlayerHandler, connection: (WsPublisher | HttpPublisher) | (WsPlayer | HttpPlayer)): void {
     try {
-      call();
+      if (connection.role === 'publisher') (handler as PublishHandler)(connection);
+      else (handler as PlayerHandler)(connection);
     } catch (error) {
       this.#logger.error({ err: error }, 'connection handler failed');
       connection.close(CLOSE.internalError, 'internal error');

@@ -11,6 +11,7 @@ import { sendableCloseCode, truncateReason } from './close.js';
  * is a whole frame, and ws (no permessage-deflate) writes its frames synchronously.
  */
 export class WsPlayer extends LiveConnection implements PlayerTransport {
+  readonly role = 'player' as const;
   readonly framing = 'ws' as const;
   bytesSent = 0;
 

@@ -10,6 +10,7 @@ import { sendableCloseCode, truncateReason } from './close.js';
  * sent before the stream's chain exists is lost.
  */
 export class WsPublisher extends LiveConnection implements PublishConnection {
+  readonly role = 'publisher' as const;
   readonly data$: Observable<Buffer>;
   bytesReceived = 0;
 
