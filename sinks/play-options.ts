@@ -38,7 +38,8 @@ export function servePlayers(
 ): SinkInstance {
   const server = requireServer(services.server, component);
   const registry = requireRegistry(services.registry, component);
-  const unregister = server.acceptPlayers(framing, (player) => registry.play(player, playOptions(options)), { apps: options.apps });
+  const perPlayer = playOptions(options);
+  const unregister = server.acceptPlayers(framing, (player) => registry.play(player, perPlayer), { apps: options.apps });
   return {
     consume: (ctx: StreamContext, data$: Observable<MediaPacket>) => feedChannel(registry, ctx, data$, options),
     close: () => unregister(),

@@ -8,7 +8,7 @@ import type { TrackInfo } from '../media/track.js';
 import type { StreamOrigin } from '../pipeline/component.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
 import { httpChunk } from './http-chunk.js';
-import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerLimits, type PlayerStats } from './player.js';
+import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
 import { CLOSE, type PlayerTransport } from './types.js';
 import { wsBinaryFrame } from './ws-frame.js';
 
@@ -203,11 +203,14 @@ export class LiveChannel {
   #metadata: Record<string, unknown> | undefined;
   #lastKeyDts = NaN;
   #keyframeIntervalMs: number | undefined;
+  /** One set of hooks for every player of the channel. */
+  readonly #playerHooks: PlayerHooks;
 
   constructor(key: string, deps: ChannelDeps) {
     this.key = key;
     this.#deps = deps;
     this.#logger = deps.logger.child({ stream: key });
+    this.#playerHooks = { closed: (p, code, reason) => this.#playerClosed(p, code, reason), dropped: deps.dropped };
   }
 
   get state(): ChannelState {
@@ -277,14 +280,11 @@ export class LiveChannel {
    * waits: for a publisher up to `waitForPublisherMs` (0: closed at once with CLOSE.streamNotFound), for
    * a returning one until the grace period ends, for the tracks up to the header-wait bound.
    */
-  addPlayer(transport: PlayerTransport, limits: PlayerLimits, waitForPublisherMs: number): LivePlayer {
+  addPlayer(transport: PlayerTransport, limits: Readonly<PlayerLimits>, waitForPublisherMs: number): LivePlayer {
     const player = new LivePlayer(transport, limits, {
       clock: this.#deps.clock,
       scheduler: limits.coalesceMs > 0 ? this.#deps.scheduler(limits.coalesceMs) : undefined,
-      hooks: {
-        closed: (p, code, reason) => this.#playerClosed(p, code, reason),
-        dropped: this.#deps.dropped,
-      },
+      hooks: this.#playerHooks,
     });
     if (this.#state === 'ended') {
       player.close(CLOSE.streamEnded, `stream ${this.key} has ended`);

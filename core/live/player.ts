@@ -82,15 +82,15 @@ export class LivePlayer {
   readonly #scheduler: FlushScheduler | undefined;
   readonly #hooks: PlayerHooks;
 
-  #pending: Buffer[] = [];
+  // The arrays below exist only while they hold something: a thousand idle ones are memory for nothing.
+  #pending: Buffer[] | undefined;
   #pendingBytes = 0;
   #pendingDts = NaN;
   #scheduled = false;
   /** Bytes handed to the transport so far. */
   #written = 0;
-  /** Per written batch still (partly) in the transport: its end in `#written` terms and its first dts. */
-  #markEnd: number[] = [];
-  #markDts: number[] = [];
+  /** Per written batch still (partly) in the transport: its end in `#written` terms, then its first dts. */
+  #marks: number[] | undefined;
   #lastDts = NaN;
 
   /** Taking nothing but configurations until a sync point. */
@@ -203,10 +203,10 @@ export class LivePlayer {
   flush(): number {
     this.#scheduled = false;
     const bytes = this.#pendingBytes;
-    if (bytes === 0 || this.state !== 'live') return 0;
     const frames = this.#pending;
+    if (bytes === 0 || frames === undefined || this.state !== 'live') return 0;
     this.tagsSent += frames.length;
-    this.#pending = [];
+    this.#pending = undefined;
     this.#pendingBytes = 0;
     this.#write(frames, bytes, this.#pendingDts);
     return bytes;
@@ -258,8 +258,10 @@ export class LivePlayer {
       this.#write([frame], frame.length, tag.dts);
       return;
     }
-    if (this.#pendingBytes === 0) this.#pendingDts = tag.dts;
-    this.#pending.push(frame);
+    if (this.#pending === undefined) {
+      this.#pending = [frame];
+      this.#pendingDts = tag.dts;
+    } else this.#pending.push(frame);
     this.#pendingBytes += frame.length;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -273,10 +275,11 @@ export class LivePlayer {
     this.bytesSent += bytes;
     if (this.transport.queuedBytes === 0) {
       // Everything reached the kernel: nothing is queued, whatever older marks said.
-      if (this.#markEnd.length > 0) this.#markEnd.length = this.#markDts.length = 0;
+      this.#marks = undefined;
+    } else if (this.#marks === undefined) {
+      this.#marks = [this.#written, firstDts];
     } else {
-      this.#markEnd.push(this.#written);
-      this.#markDts.push(firstDts);
+      this.#marks.push(this.#written, firstDts);
     }
   }
 
@@ -315,13 +318,16 @@ export class LivePlayer {
   /** The dts of the oldest media tag not yet fully handed to the kernel (NaN when none: never over). */
   #oldestQueuedDts(): number {
     const drained = this.#written - this.transport.queuedBytes;
-    const ends = this.#markEnd;
-    const dtss = this.#markDts;
-    while (ends.length > 0 && ends[0]! <= drained) {
-      ends.shift();
-      dtss.shift();
+    const marks = this.#marks;
+    if (marks !== undefined) {
+      let gone = 0;
+      while (gone < marks.length && marks[gone]! <= drained) gone += 2;
+      if (gone === marks.length) this.#marks = undefined;
+      else {
+        if (gone > 0) marks.splice(0, gone);
+        for (let i = 1; i < marks.length; i += 2) if (marks[i] === marks[i]) return marks[i]!;
+      }
     }
-    for (const dts of dtss) if (dts === dts) return dts;
     return this.#pendingBytes > 0 ? this.#pendingDts : NaN;
   }
 
@@ -329,9 +335,9 @@ export class LivePlayer {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.#deadline);
-    this.#pending = [];
+    this.#pending = undefined;
     this.#pendingBytes = 0;
-    this.#markEnd.length = this.#markDts.length = 0;
+    this.#marks = undefined;
     this.#hooks.closed(this, code, reason);
   }
 }

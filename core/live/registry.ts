@@ -118,13 +118,8 @@ export class LiveRegistry implements Lifecycle {
    * `waitForPublisherMs` for a publisher otherwise (then CLOSE.streamNotFound). Callers that want to
    * refuse before accepting (HTTP 404) check `has(key)` first.
    */
-  play(player: PlayerTransport, options: PlayOptions = {}): LivePlayer {
-    const limits: PlayerLimits = {
-      maxQueueBytes: options.maxQueueBytes ?? DEFAULT_PLAYER_LIMITS.maxQueueBytes,
-      maxQueueMs: options.maxQueueMs ?? DEFAULT_PLAYER_LIMITS.maxQueueMs,
-      stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_PLAYER_LIMITS.stallTimeoutMs,
-      coalesceMs: options.coalesceMs ?? DEFAULT_PLAYER_LIMITS.coalesceMs,
-    };
+  play(player: PlayerTransport, options: PlayOptions = NO_OPTIONS): LivePlayer {
+    const limits = limitsOf(options);
     let channel = this.#channels.get(player.key);
     if (!channel || channel.state === 'ended') channel = this.#create(player.key);
     this.#players.inc({ transport: player.transport });
@@ -238,6 +233,25 @@ export class LiveRegistry implements Lifecycle {
     for (const channel of this.#channels.values()) if (channel.state === 'live' || channel.state === 'grace') live++;
     this.#streams.set(live);
   }
+}
+
+const NO_OPTIONS: PlayOptions = {};
+
+/** Players given one options object share one limits object (a sink passes the same options for each). */
+const limitsByOptions = new WeakMap<PlayOptions, Readonly<PlayerLimits>>();
+
+function limitsOf(options: PlayOptions): Readonly<PlayerLimits> {
+  let limits = limitsByOptions.get(options);
+  if (!limits) {
+    limits = Object.freeze({
+      maxQueueBytes: options.maxQueueBytes ?? DEFAULT_PLAYER_LIMITS.maxQueueBytes,
+      maxQueueMs: options.maxQueueMs ?? DEFAULT_PLAYER_LIMITS.maxQueueMs,
+      stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_PLAYER_LIMITS.stallTimeoutMs,
+      coalesceMs: options.coalesceMs ?? DEFAULT_PLAYER_LIMITS.coalesceMs,
+    });
+    limitsByOptions.set(options, limits);
+  }
+  return limits;
 }
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CLOSE).map(([name, code]) => [code, name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
