@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import { WsflvError } from '../core/errors.js';
 import type { LiveRegistry } from '../core/live/registry.js';
+import { CLOSE } from '../core/live/types.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import { requireServer, type Framing, type LiveServer } from '../core/server/listener.js';
@@ -39,7 +40,11 @@ export function servePlayers(
   const server = requireServer(services.server, component);
   const registry = requireRegistry(services.registry, component);
   const perPlayer = playOptions(options);
-  const unregister = server.acceptPlayers(framing, (player) => registry.play(player, perPlayer), { apps: options.apps });
+  const unregister = server.acceptPlayers(framing, (player) => registry.play(player, perPlayer), {
+    apps: options.apps,
+    // What a GET would get at once, for a HEAD: 404 unless the stream is live or players may wait for it.
+    probe: (key) => (registry.has(key) || (perPlayer.waitForPublisherMs ?? 0) > 0 ? undefined : { code: CLOSE.streamNotFound, reason: `no stream is being published at ${key}` }),
+  });
   return {
     consume: (ctx: StreamContext, data$: Observable<MediaPacket>) => feedChannel(registry, ctx, data$, options),
     close: () => unregister(),

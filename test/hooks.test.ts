@@ -131,7 +131,7 @@ test('HEAD asks no hook; only the hooks configured are called', async (t) => {
   t.teardown(() => hooks.stop());
   const live = await startAccessApp(`  hooks:\n    on_stop: ${hooks.url('on_stop')}`);
   t.teardown(() => live.stop());
-  t.is((await httpCall(`${live.url('http')}/live/a.flv`, { method: 'HEAD' })).status, 200);
+  t.is((await httpCall(`${live.url('http')}/live/a.flv`, { method: 'HEAD' })).status, 200, 'players may wait for the publisher here');
   await roundTrip(t, `${live.url('ws')}/live/a.flv`, `${live.url('ws')}/live/a.flv`);
   await hooks.until(() => hooks.calls.length === 1);
   t.like(hooks.calls[0], { action: 'on_stop', app: 'live', stream: 'a', transport: 'ws' } satisfies Partial<HookBody>);

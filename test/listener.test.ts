@@ -211,6 +211,47 @@ test('an HTTP player refused before any media gets the status of the close code'
   t.is(res.headers['access-control-allow-origin'], '*');
 });
 
+test('HEAD answers what a GET would get at once: the probe of the registration decides', async (t) => {
+  let live = false;
+  const { server, port, players } = await startServer({}, {}, (s) =>
+    s.acceptPlayers('http', (player) => player.close(CLOSE.streamNotFound, 'no such stream'), {
+      probe: (key) => (live ? undefined : { code: CLOSE.streamNotFound, reason: `no stream is being published at ${key}` }),
+    }),
+  );
+  t.teardown(() => server.stop());
+  const before = await fetchRaw(`http://127.0.0.1:${port}/live/a.flv`, { method: 'HEAD' });
+  t.is(before.status, 404);
+  t.is(before.body, '', 'a HEAD answer has no body');
+  live = true;
+  const after = await fetchRaw(`http://127.0.0.1:${port}/live/a.flv`, { method: 'HEAD' });
+  t.is(after.status, 200);
+  t.is(after.headers['content-type'], 'video/x-flv');
+  t.is(players.length, 0);
+});
+
+test('drain(): new publishers and players are refused with 503 / 1001 while those connected go on', async (t) => {
+  const { server, port, players, publishers } = await startServer();
+  t.teardown(() => server.stop());
+  const player = new RecordingSocket(`ws://127.0.0.1:${port}/live/a.flv`);
+  await player.opened;
+  await until(() => players.length === 1);
+  server.drain();
+  const wsPublisher = new RecordingSocket(`ws://127.0.0.1:${port}/live/a.flv`, ['publisher']);
+  t.deepEqual(await wsPublisher.closed, { code: CLOSE.goingAway, reason: 'server shutting down' });
+  const wsPlayer = new RecordingSocket(`ws://127.0.0.1:${port}/play?app=live&stream=a`);
+  t.deepEqual(await wsPlayer.closed, { code: CLOSE.goingAway, reason: 'server shutting down' });
+  const post = await fetchRaw(`http://127.0.0.1:${port}/live/b.flv`, { method: 'POST', body: Buffer.from('FLV') });
+  t.is(post.status, 503);
+  t.is(post.body, 'server shutting down\n');
+  t.is((await fetchRaw(`http://127.0.0.1:${port}/live/b.flv`)).status, 503);
+  t.is(publishers.length, 0);
+  t.is(players.length, 1, 'nothing new was handed over');
+  // The player that was there still gets media.
+  players[0]!.write([wsBinaryFrame(Buffer.from('still here'))]);
+  await until(() => player.messages.length === 1);
+  t.is(player.messages[0]!.toString(), 'still here');
+});
+
 test('HTTP publish: POST and PUT bodies reach the publisher, answered 200 when they end', async (t) => {
   const { server, port, publishers, received } = await startServer();
   t.teardown(() => server.stop());

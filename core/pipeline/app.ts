@@ -15,6 +15,8 @@ import { PipelineRuntime } from './runtime.js';
 export interface Lifecycle {
   readonly name: string;
   start(): Promise<void>;
+  /** A drain begins, before the pipelines are stopped: stop taking new work (optional). */
+  drain?(): void;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export class App {
 
   /** Drain within `deadlineMs`; true when everything ended cleanly. */
   async stop(deadlineMs = 5000): Promise<boolean> {
+    for (const service of this.#lifecycles) service.drain?.();
     const clean = await this.runtime.stop(deadlineMs);
     await Promise.allSettled(this.#lifecycles.map((service) => service.stop()));
     return clean;

@@ -13,6 +13,7 @@ import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest } from './admission.js';
 import type { ServerConfig } from './config.js';
+import { httpStatusFor } from './close.js';
 import { connectionInfo, nextConnectionId, peerAddress, type LiveConnection } from './connection.js';
 import { HttpPlayer } from './http-player.js';
 import { HttpPublisher } from './http-publisher.js';
@@ -42,6 +43,12 @@ export type Framing = 'ws' | 'http';
 export interface AcceptOptions {
   /** Only streams of these apps (default: every app). Lets two pipelines split the URL space. */
   apps?: readonly string[];
+  /**
+   * Players only: why a player of `key` would be refused at once (a close code and reason), or
+   * undefined when it would be served or kept waiting. A HEAD request is answered from this alone,
+   * since it opens nothing.
+   */
+  probe?(key: string): { code: number; reason: string } | undefined;
 }
 
 export type PublishHandler = (connection: PublishConnection) => void;
@@ -59,6 +66,7 @@ export const PUBLISHER_PROTOCOL = 'publisher';
 interface Registration<H> {
   handler: H;
   apps: ReadonlySet<string> | undefined;
+  probe: AcceptOptions['probe'];
 }
 
 type Direction = 'publish' | 'play';
@@ -278,6 +286,11 @@ export class LiveServer implements Lifecycle {
    * Refuse new connections, close every live one (publishers and players: 1001 / end of response),
    * then cut what is still open once the close handshake had its time.
    */
+  /** A drain began: new publishers and players are refused (503, close 1001) while the pipelines wind down. */
+  drain(): void {
+    if (this.#server) this.#stopping = true;
+  }
+
   async stop(): Promise<void> {
     const server = this.#server;
     if (!server) return;
@@ -323,8 +336,10 @@ export class LiveServer implements Lifecycle {
       return reply(res, 405, `method ${method} not allowed on a stream URL`, { Allow: allow });
     }
     const transport: LiveTransport = this.#tls ? 'https' : 'http';
-    const handler = this.#handlerFor(direction, 'http', target);
-    if (!handler) return reply(res, 404, `no pipeline ${direction === 'publish' ? 'accepts HTTP publishers' : 'serves HTTP players'} for ${target.key}`);
+    // Draining: the pipelines may already have stopped taking streams, and "not found" would be wrong.
+    if (this.#stopping) return reply(res, 503, SHUTTING_DOWN);
+    const registration = this.#registrationFor(direction, 'http', target);
+    if (!registration) return reply(res, 404, `no pipeline ${direction === 'publish' ? 'accepts HTTP publishers' : 'serves HTTP players'} for ${target.key}`);
     if (!res.socket) return reply(res, 400, 'pipelined requests cannot open a stream');
     const early = this.#refusal(direction, target);
     if (early) return reply(res, early.status, early.reason);
@@ -336,6 +351,8 @@ export class LiveServer implements Lifecycle {
       if (refusal || method === 'HEAD') admission.release(false);
       if (refusal) return reply(res, refusal.status, refusal.reason);
       if (method === 'HEAD') {
+        const refused = registration.probe?.(target.key);
+        if (refused) return reply(res, httpStatusFor(refused.code), refused.reason);
         res.writeHead(200, { 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store, must-revalidate', 'Access-Control-Allow-Origin': '*' });
         res.end();
         return;
@@ -348,7 +365,7 @@ export class LiveServer implements Lifecycle {
           ? new HttpPublisher(connectionInfo('publisher', target, transport, socket, id), req, res)
           : new HttpPlayer(connectionInfo('player', target, transport, socket, id), req, res);
       this.#track(connection, admission);
-      this.#handOver(handler, connection);
+      this.#handOver(registration.handler, connection);
     });
   }
 
@@ -397,11 +414,12 @@ export class LiveServer implements Lifecycle {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const direction: Direction =
       target.convention === 'path' ? (offered.includes(PUBLISHER_PROTOCOL) ? 'publish' : 'play') : target.convention;
-    const handler = this.#handlerFor(direction, 'ws', target);
+    directions.set(req, direction);
+    if (this.#stopping) return this.#refuseUpgrade(req, socket, head, this.#refusal(direction, target)!);
+    const handler = this.#registrationFor(direction, 'ws', target)?.handler;
     if (!handler) {
       return rejectUpgrade(socket, 404, `no pipeline ${direction === 'publish' ? 'accepts WebSocket publishers' : 'serves WebSocket players'} for ${target.key}`);
     }
-    directions.set(req, direction);
     const tcp = socket as Socket;
     const transport: LiveTransport = this.#tls ? 'wss' : 'ws';
     const id = nextConnectionId(direction === 'publish' ? 'publisher' : 'player');
@@ -419,6 +437,15 @@ export class LiveServer implements Lifecycle {
         socket.off('close', abandoned);
         this.#accepted(ws, tcp, direction, connectionInfo(direction === 'publish' ? 'publisher' : 'player', target, transport, tcp, id), admission, handler);
       });
+    });
+  }
+
+  /** Complete the handshake only to close with `refusal`'s code: a browser sees a close code, never a failed handshake's status. */
+  #refuseUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: { code: number; reason: string }): void {
+    if (!this.#wss) return void socket.destroy();
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', this.#onWsError);
+      ws.close(refusal.code, refusal.reason);
     });
   }
 
@@ -480,9 +507,9 @@ export class LiveServer implements Lifecycle {
     );
   }
 
-  #handlerFor(direction: Direction, framing: Framing, target: StreamTarget): PublishHandler | PlayerHandler | undefined {
-    const registrations = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
-    return registrations.find((r) => !r.apps || r.apps.has(target.app))?.handler;
+  #registrationFor(direction: Direction, framing: Framing, target: StreamTarget): Registration<PublishHandler | PlayerHandler> | undefined {
+    const registrations: Registration<PublishHandler | PlayerHandler>[] = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
+    return registrations.find((r) => !r.apps || r.apps.has(target.app));
   }
 
   /** Why a new connection cannot be taken now, as an HTTP status and a close code. */
@@ -491,7 +518,7 @@ export class LiveServer implements Lifecycle {
       this.#metrics.counter('wsflv_server_refused_total', 'Live connections refused, by reason', ['reason']).labels(reason).inc();
       return { status, code, reason };
     };
-    if (this.#stopping) return refuse(503, CLOSE.goingAway, 'server shutting down');
+    if (this.#stopping) return refuse(503, CLOSE.goingAway, SHUTTING_DOWN);
     const { limits } = this.config;
     if (this.#connections.size >= limits.connections) return refuse(503, CLOSE.tryAgainLater, 'too many connections');
     if (direction === 'publish' && this.#publisherCount >= limits.streams) return refuse(503, CLOSE.tryAgainLater, 'too many streams');
@@ -533,6 +560,8 @@ export class LiveServer implements Lifecycle {
   }
 }
 
+const SHUTTING_DOWN = 'server shutting down';
+
 /** Publisher closes that are no error: the stream ended, the server is stopping, an operator ended it. */
 const ORDINARY_CLOSES: ReadonlySet<number> = new Set([CLOSE.normal, CLOSE.goingAway, CLOSE.streamEnded]);
 
@@ -540,7 +569,7 @@ const ORDINARY_CLOSES: ReadonlySet<number> = new Set([CLOSE.normal, CLOSE.goingA
 const directions = new WeakMap<IncomingMessage, Direction>();
 
 function register<H>(list: Registration<H>[], handler: H, options: AcceptOptions): Unregister {
-  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined };
+  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined, probe: options.probe };
   list.push(entry);
   return () => {
     const at = list.indexOf(entry);
