@@ -137,6 +137,28 @@ test('an audio configuration change inside the GOP is kept in place', (t) => {
   t.is(cache.audioConfig, changed);
 });
 
+test('multitrack: each track keeps its own configuration, and a joiner gets every one', (t) => {
+  const cache = new GopCache();
+  const [metadata, videoConfig, audioConfig] = feed(cache, AV.slice(0, 3));
+  // A second video and a second audio track (Enhanced RTMP OneTrack tags with trackId 1).
+  const video1 = { ...tag(VIDEO_240P[1]!), trackId: 1 };
+  const audio1 = { ...tag(AUDIO_ONLY.find((p) => p.config)!), trackId: 1 };
+  cache.push(video1);
+  cache.push(audio1);
+  const rest = feed(cache, AV.slice(3, AV.findIndex((p) => p.dts > 1500)));
+  const keyframeAt = rest.findIndex((x) => x.kind === 'video' && x.keyframe);
+  const snapshot = cache.snapshot();
+  t.true(snapshot.keyframe);
+  t.deepEqual(snapshot.tags.slice(0, 5), [metadata, videoConfig, video1, audioConfig, audio1], 'video configurations first, then audio');
+  t.is(cache.videoConfig, videoConfig, 'the default track is track 0');
+  // A new configuration on track 1 replaces track 1's only.
+  const video1b = { ...video1, dts: 1600 };
+  cache.push(video1b);
+  const tags = cache.snapshot().tags;
+  t.true(tags.includes(videoConfig!) && tags.includes(video1b) && !tags.includes(video1));
+  t.true(keyframeAt >= 0);
+});
+
 test('reset forgets the previous publisher', (t) => {
   const cache = new GopCache();
   feed(cache, AV.slice(0, 100));

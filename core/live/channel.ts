@@ -35,6 +35,7 @@ export class ChannelTag extends FramedBuffer implements OutboundTag {
     readonly keyframe: boolean,
     readonly config: boolean,
     flv: Buffer,
+    readonly trackId?: number,
   ) {
     super(flv);
   }
@@ -400,7 +401,7 @@ export class LiveChannel {
     this.#tagsIn++;
     this.#bytesIn += flv.length;
 
-    const tag = new ChannelTag(kind, dts, packet.keyframe, packet.config, flv);
+    const tag = new ChannelTag(kind, dts, packet.keyframe, packet.config, flv, packet.trackId);
     const cache = session.cache;
     cache.push(tag, metadata);
     const syncKind = cache.seen.video || cache.declared?.video ? 'video' : 'audio';

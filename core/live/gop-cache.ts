@@ -2,7 +2,7 @@ import type { LiveTag } from './types.js';
 
 /**
  * What a player joining a live stream mid-way needs, kept bounded: the latest onMetaData, the
- * latest audio and video decoder configurations, and the group of pictures since the last video
+ * latest decoder configuration of every track, and the group of pictures since the last video
  * keyframe, as the very LiveTags (and so the very buffers) live players were sent.
  *
  * The live channel feeds it; the `gop-cache` stage only decides whether a stream has one and how
@@ -70,8 +70,8 @@ export interface GopCacheStats {
 export class GopCache<T extends LiveTag = LiveTag> {
   readonly bounds: Readonly<GopBounds>;
   metadata: T | undefined;
-  audioConfig: T | undefined;
-  videoConfig: T | undefined;
+  /** The decoder configuration in force per track (Enhanced RTMP multitrack has several per kind). */
+  readonly #configs = new Map<string, T>();
   /** Tracks that have sent at least one tag. */
   readonly seen: TrackPresence = { audio: false, video: false };
   /** Tracks the latest onMetaData announced, if it said. */
@@ -102,12 +102,11 @@ export class GopCache<T extends LiveTag = LiveTag> {
     }
     this.seen[tag.kind] = true;
     if (tag.config) {
+      this.#configs.set(trackKey(tag), tag);
       if (tag.kind === 'video') {
-        this.videoConfig = tag;
         // Frames cached so far belong to the old configuration: a joiner must start at the next keyframe.
         this.#clear();
       } else {
-        this.audioConfig = tag;
         if (this.#gop.length > 0) this.#append(tag);
       }
       return;
@@ -124,7 +123,8 @@ export class GopCache<T extends LiveTag = LiveTag> {
 
   /** Forget everything: a new publisher session brings its own metadata and configurations. */
   reset(): void {
-    this.metadata = this.audioConfig = this.videoConfig = this.declared = undefined;
+    this.metadata = this.declared = undefined;
+    this.#configs.clear();
     this.seen.audio = this.seen.video = false;
     this.#clear();
   }
@@ -162,11 +162,20 @@ export class GopCache<T extends LiveTag = LiveTag> {
     return { frames: gop.length, bytes: this.#gopBytes, spanMs, overflows: this.overflows };
   }
 
+  /** The video track's configuration (the default track's under multitrack). */
+  get videoConfig(): T | undefined {
+    return this.#configs.get('video:0');
+  }
+
+  /** The audio track's configuration (the default track's under multitrack). */
+  get audioConfig(): T | undefined {
+    return this.#configs.get('audio:0');
+  }
+
+  /** Every track's configuration: video tracks first, then audio (the order a decoder wants them). */
   #currentConfigs(): T[] {
-    const configs: T[] = [];
-    if (this.videoConfig) configs.push(this.videoConfig);
-    if (this.audioConfig) configs.push(this.audioConfig);
-    return configs;
+    const configs = [...this.#configs.values()];
+    return configs.filter((c) => c.kind === 'video').concat(configs.filter((c) => c.kind === 'audio'));
   }
 
   #append(tag: T): void {
@@ -185,4 +194,8 @@ export class GopCache<T extends LiveTag = LiveTag> {
     this.#gopConfigs = [];
     this.#gopBytes = 0;
   }
+}
+
+function trackKey(tag: LiveTag): string {
+  return `${tag.kind}:${tag.trackId ?? 0}`;
 }

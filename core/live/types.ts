@@ -33,6 +33,8 @@ export interface LiveTag {
   keyframe: boolean;
   /** Decoder configuration: never dropped for a slow player. */
   config: boolean;
+  /** Enhanced RTMP multitrack: the track of its kind the tag belongs to (absent: the only one, 0). */
+  trackId?: number;
   /** FLV tag bytes: 11-byte header + body + PreviousTagSize. */
   flv: Buffer;
 }
