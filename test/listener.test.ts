@@ -144,8 +144,8 @@ test('WebSocket play on /APP/STREAM.flv without subprotocol, and on /play?app&st
   t.is(pb.framing, 'ws');
   t.regex(pa.id, /^v-\d+$/);
   const frames = [wsBinaryFrame(Buffer.from('one')), wsBinaryFrame(Buffer.alloc(70_000, 7))];
-  pa.write(frames);
-  pb.write(frames);
+  pa.write(frames, frames.length);
+  pb.write(frames, frames.length);
   await Promise.all([a.received(70_003), b.received(70_003)]);
   t.deepEqual(a.messages.map((m) => m.length), [3, 70_000]);
   t.deepEqual(b.messages.map((m) => m.length), [3, 70_000]);
@@ -168,7 +168,7 @@ test('HTTP-FLV play: video/x-flv, CORS, no caching, chunked body as framed by th
   const player = players[0]!;
   t.is(player.framing, 'http');
   t.is(player.transport, 'http');
-  player.write([httpChunk(Buffer.from('FLV-ish ')), httpChunk(Buffer.from('bytes'))]);
+  player.write([httpChunk(Buffer.from('FLV-ish ')), httpChunk(Buffer.from('bytes'))], 2);
   const res = await response;
   t.is(res.statusCode, 200);
   t.is(res.headers['content-type'], 'video/x-flv');
@@ -191,7 +191,7 @@ test('HTTP-FLV play over /play?app&stream, and HEAD answers the headers only', a
   const response = new Promise<IncomingMessage>((resolve) => httpGet(`http://127.0.0.1:${port}/play?app=live&stream=a`, resolve));
   await until(() => players.length === 1);
   t.is(players[0]!.key, 'live/a');
-  players[0]!.write([httpChunk(Buffer.from('x'))]);
+  players[0]!.write([httpChunk(Buffer.from('x'))], 1);
   t.is((await response).statusCode, 200);
   players[0]!.close(CLOSE.normal, 'done');
   const head = await fetchRaw(`http://127.0.0.1:${port}/live/a.flv`, { method: 'HEAD' });
@@ -247,7 +247,7 @@ test('drain(): new publishers and players are refused with 503 / 1001 while thos
   t.is(publishers.length, 0);
   t.is(players.length, 1, 'nothing new was handed over');
   // The player that was there still gets media.
-  players[0]!.write([wsBinaryFrame(Buffer.from('still here'))]);
+  players[0]!.write([wsBinaryFrame(Buffer.from('still here'))], 1);
   await until(() => player.messages.length === 1);
   t.is(player.messages[0]!.toString(), 'still here');
 });
@@ -464,7 +464,7 @@ test('TLS: https and wss on the same port, both directions', async (t) => {
   await until(() => players.length === 1 && publishers.length === 1);
   t.is(publishers[0]!.transport, 'wss');
   t.is(players[0]!.transport, 'wss');
-  players[0]!.write([wsBinaryFrame(Buffer.from('secure'))]);
+  players[0]!.write([wsBinaryFrame(Buffer.from('secure'))], 1);
   await player.received(6);
   t.is(player.data.toString(), 'secure');
   const response = new Promise<IncomingMessage>((resolve, reject) =>
@@ -472,7 +472,7 @@ test('TLS: https and wss on the same port, both directions', async (t) => {
   );
   await until(() => players.length === 2);
   t.is(players[1]!.transport, 'https');
-  players[1]!.write([httpChunk(Buffer.from('tls body'))]);
+  players[1]!.write([httpChunk(Buffer.from('tls body'))], 1);
   const res = await response;
   t.is(res.headers['content-type'], 'video/x-flv');
   players[1]!.close(CLOSE.normal, 'done');
@@ -556,7 +556,7 @@ test('stop(): WebSocket peers get 1001, HTTP players see the end of the body, th
   await Promise.all([ws.opened, publisher.opened]);
   const response = new Promise<IncomingMessage>((resolve) => httpGet(`http://127.0.0.1:${port}/live/a.flv`, resolve));
   await until(() => players.length === 2);
-  players.find((p) => p.framing === 'http')!.write([httpChunk(Buffer.from('x'))]);
+  players.find((p) => p.framing === 'http')!.write([httpChunk(Buffer.from('x'))], 1);
   const res = await response;
   res.resume();
   const ended = once(res, 'end');

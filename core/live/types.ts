@@ -48,8 +48,11 @@ export interface PlayerTransport extends ConnectionInfo {
   readonly framing: 'ws' | 'http';
   /** Bytes accepted but not yet handed to the kernel (ws bufferedAmount / socket.writableLength). */
   readonly queuedBytes: number;
-  /** Write already-framed buffers as one corked batch. */
-  write(frames: Buffer[]): void;
+  /**
+   * Write `frames[0..count)`, already framed, as one batch (one system call where the transport can).
+   * The array is the caller's and is reused once this returns: keep no reference to it.
+   */
+  write(frames: readonly Buffer[], count: number): void;
   /** Close with a WebSocket close code (HTTP players: the response ends) and a human-readable reason. */
   close(code: number, reason: string): void;
   /** Called once when the connection is gone, whoever closed it. */

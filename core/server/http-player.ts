@@ -47,13 +47,13 @@ export class HttpPlayer extends LiveConnection implements PlayerTransport {
     return this.#socket.writableLength;
   }
 
-  write(frames: Buffer[]): void {
+  write(frames: readonly Buffer[], count: number): void {
     if (this.closed.closing || this.#socket.destroyed) return;
     const socket = this.#socket;
     socket.cork();
     if (!this.#res.headersSent) this.#sendHead();
-    for (const frame of frames) {
-      const bytes = this.#chunked ? frame : unchunk(frame);
+    for (let i = 0; i < count; i++) {
+      const bytes = this.#chunked ? frames[i]! : unchunk(frames[i]!);
       socket.write(bytes);
       this.bytesSent += bytes.length;
     }

@@ -33,14 +33,20 @@ export class WsPlayer extends LiveConnection implements PlayerTransport {
     return this.#socket.writableLength;
   }
 
-  write(frames: Buffer[]): void {
+  write(frames: readonly Buffer[], count: number): void {
     // After a close frame, the protocol allows no more data frames.
     if (this.closed.closing || this.#ws.readyState !== WebSocket.OPEN) return;
     const socket = this.#socket;
+    if (count === 1) {
+      // Uncorked, one buffer goes straight to the handle: no queue entry, no batch array.
+      socket.write(frames[0]!);
+      this.bytesSent += frames[0]!.length;
+      return;
+    }
     socket.cork();
-    for (const frame of frames) {
-      socket.write(frame);
-      this.bytesSent += frame.length;
+    for (let i = 0; i < count; i++) {
+      socket.write(frames[i]!);
+      this.bytesSent += frames[i]!.length;
     }
     socket.uncork();
   }

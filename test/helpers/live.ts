@@ -70,9 +70,10 @@ export class MemoryTransport implements PlayerTransport {
     return this.queued;
   }
 
-  write(frames: Buffer[]): void {
-    this.writes.push(frames);
-    if (this.accumulate) for (const f of frames) this.queued += f.length;
+  write(frames: readonly Buffer[], count: number): void {
+    const batch = frames.slice(0, count);
+    this.writes.push(batch);
+    if (this.accumulate) for (const f of batch) this.queued += f.length;
   }
 
   close(code: number, reason: string): void {
@@ -119,10 +120,10 @@ export class SocketTransport implements PlayerTransport {
     return this.socket.writableLength;
   }
 
-  write(frames: Buffer[]): void {
+  write(frames: readonly Buffer[], count: number): void {
     if (this.socket.destroyed) return;
     this.socket.cork();
-    for (const frame of frames) this.socket.write(frame);
+    for (const frame of frames.slice(0, count)) this.socket.write(frame);
     this.socket.uncork();
   }
 
