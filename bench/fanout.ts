@@ -10,7 +10,7 @@
  *   npm run bench:fanout
  *   npm run bench:fanout -- --n 1000 --seconds 20 --servers ours,ws,nms
  *
- * Flags: --n LIST (100,500,1000)  --seconds S (20)  --servers LIST (ours,ours-c0,ws,nms; also ours-c40)
+ * Flags: --n LIST (100,500,1000)  --seconds S (20)  --servers LIST (ours,ours-c0,ws,nms; also ours-c40, ours-nodedefaults)
  *        --stalled LIST (servers for the stalled-player scenario, default ours; `none` skips it)
  *        --stalled-seconds S (25)  --connect-rate R players/s (250)  --sample-every K (10)
  *        --repeat R (1): run every server R times per N, interleaved; the table shows each server's
@@ -21,7 +21,7 @@
  *          so figures from such a run are not comparable
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -84,8 +84,17 @@ interface ServerSpec {
   start(port: number, players: number, log: number, nodeArgs: string[]): ChildProcess;
 }
 
+/**
+ * The node flags `npm start` runs the server with (package.json, scripts.start): ours is measured as
+ * it is shipped. The baselines run with node's defaults.
+ */
+const OURS_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  return start.slice(1, start.indexOf('bin/wsflv.js')).filter((arg) => arg.startsWith('--'));
+})();
+
 /** Our ws-play options: the sink's defaults, or with these overrides. */
-function oursSpec(name: string, description: string, sinkOptions: Record<string, unknown>): ServerSpec {
+function oursSpec(name: string, description: string, sinkOptions: Record<string, unknown>, nodeFlags = OURS_NODE_FLAGS): ServerSpec {
   return {
     name,
     description,
@@ -107,7 +116,7 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
       ].join('\n');
       const file = join(CACHE, `${name}.yaml`);
       writeFileSync(file, yaml);
-      return spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'wsflv.js'), 'run', file], {
+      return spawn(process.execPath, [...nodeFlags, ...nodeArgs, join(ROOT, 'bin', 'wsflv.js'), 'run', file], {
         cwd: ROOT,
         // info shows why players were closed (the stalled scenario); nothing is logged per tag.
         env: { ...process.env, WSFLV_LOG_LEVEL: 'info' },
@@ -134,6 +143,8 @@ const SERVERS: Record<string, ServerSpec> = {
   'ours-c0': oursSpec('ours-c0', 'wsflv, ws-play coalesceMs: 0', { coalesceMs: 0 }),
   // Not in the default set: what a longer window buys (fanout.md measured 20 vs 40 ms).
   'ours-c40': oursSpec('ours-c40', 'wsflv, ws-play coalesceMs: 40', { coalesceMs: 40 }),
+  // What the node flags of `npm start` buy: the same server on node's defaults.
+  'ours-nodedefaults': oursSpec('ours-nodedefaults', 'wsflv, ws-play defaults, without the node flags of npm start', {}, []),
   ws: {
     name: 'ws',
     description: 'plain ws broadcast (ws.send of every message)',
@@ -437,6 +448,7 @@ async function main(): Promise<void> {
 
   const started = new Date();
   console.log(`fan-out bench ${started.toISOString()}  ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GB, node ${process.version}`);
+  console.log(`ours runs as npm start runs it: node ${[...OURS_NODE_FLAGS, 'bin/wsflv.js run'].join(' ')}`);
   console.log(`stream ${MEDIA['800k'].name}: ${f(rate, 2)} Mb/s, ${f(info.tags.length / (info.durationMs / 1000), 1)} tags/s; window ${seconds} s; load average ${f(load1(), 2)}`);
 
   const results: RunResult[] = [];
