@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FlvTagHeaderError, FlvTagTooLargeError } from '../core/errors.js';
 import { decodeScriptData, encodeScriptData } from '../core/flv/amf0.js';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
-import { FlvMuxer, flvTimestamp, muxFlvHeader, muxMetadata, muxTag } from '../core/flv/muxer.js';
+import { FlvMuxer, flvTimestamp, muxedTagSize, muxFlvHeader, muxMetadata, muxTag, muxTagWithHeadroom } from '../core/flv/muxer.js';
 import type { MediaPacket, TrackKind } from '../core/media/packet.js';
 import { FIXTURES } from './helpers/codec-records.js';
 
@@ -61,6 +61,19 @@ test('the tag owns a copy of the body', (t) => {
   const tag = muxTag({ kind: 'audio', dts: 5, body });
   body.fill(0);
   t.deepEqual([...tag.subarray(11, 16)], [0xaf, 0x01, 1, 2, 3]);
+});
+
+test('muxTagWithHeadroom: the same tag bytes after the headroom, in one buffer of muxedTagSize + headroom', (t) => {
+  for (const size of [0, 100, 70000]) {
+    const packet = { kind: 'video' as const, dts: 1234, body: Buffer.alloc(size, 7) };
+    const plain = muxTag(packet);
+    t.is(plain.length, muxedTagSize(size));
+    for (const headroom of [0, 2, 10]) {
+      const out = muxTagWithHeadroom(packet, headroom);
+      t.is(out.length, headroom + plain.length);
+      t.deepEqual(out.subarray(headroom), plain);
+    }
+  }
 });
 
 test('timestamps: rounded, negative and non-finite clamp to 0, wrap at 2^32', (t) => {

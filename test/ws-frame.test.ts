@@ -4,7 +4,7 @@ import test from 'ava';
 import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
-import { wsBinaryFrame, wsCloseFrame, wsFrame, wsHeaderSize } from '../core/live/ws-frame.js';
+import { writeWsHeader, wsBinaryFrame, wsCloseFrame, wsFrame, wsHeaderSize } from '../core/live/ws-frame.js';
 
 // ws ships its frame parser but @types/ws does not declare it.
 const { Receiver } = wsModule as unknown as { Receiver: new (options: { isServer: boolean; maxPayload: number }) => Writable };
@@ -29,6 +29,17 @@ test('frame layout follows RFC 6455 for 7, 16 and 64-bit lengths', (t) => {
       t.is(frame.readBigUInt64BE(2), BigInt(size));
     }
     t.true(frame.subarray(header).equals(payload));
+  }
+});
+
+test('writeWsHeader writes in place the header wsFrame makes, and says where the payload starts', (t) => {
+  for (const size of SIZES) {
+    const payload = randomBytes(size);
+    const out = Buffer.alloc(wsHeaderSize(size) + size);
+    const at = writeWsHeader(out, size);
+    t.is(at, wsHeaderSize(size));
+    payload.copy(out, at);
+    t.deepEqual(out, wsBinaryFrame(payload), `payload of ${size} bytes`);
   }
 });
 

@@ -44,7 +44,21 @@ export function flvTimestamp(dts: number): number {
  * The only allocation is the returned buffer; the body is copied into it once.
  */
 export function muxTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>): Buffer {
-  return writeTag(packet, 0);
+  return writeTag(packet, 0, 0);
+}
+
+/** The bytes `muxTag` makes for a body of `bodyLength`: tag header, body and PreviousTagSize. */
+export function muxedTagSize(bodyLength: number): number {
+  return FLV_TAG_HEADER_SIZE + bodyLength + 4;
+}
+
+/**
+ * `muxTag` into a buffer with `headroom` bytes free in front of the tag, for a framing header the
+ * caller writes there (a WebSocket frame header): framed bytes and FLV bytes then share one
+ * allocation, and the tag is `out.subarray(headroom)`.
+ */
+export function muxTagWithHeadroom(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, headroom: number): Buffer {
+  return writeTag(packet, 0, headroom);
 }
 
 /**
@@ -52,7 +66,7 @@ export function muxTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>): Buff
  * for the server, and FLV files and HTTP/WebSocket-FLV players expect the unwrapped tag.
  */
 export function muxMetadata(metadata: Record<string, unknown>, dts = 0): Buffer {
-  return writeTag({ kind: 'script', dts, body: encodeScriptData('onMetaData', [metadata]) }, 0);
+  return writeTag({ kind: 'script', dts, body: encodeScriptData('onMetaData', [metadata]) }, 0, 0);
 }
 
 /** Convenience for file writers: remembers how many bytes it produced (the offset of the next tag). */
@@ -66,7 +80,7 @@ export class FlvMuxer {
   }
 
   tag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>): Buffer {
-    const out = writeTag(packet, this.bytesWritten);
+    const out = writeTag(packet, this.bytesWritten, 0);
     this.bytesWritten += out.length;
     return out;
   }
@@ -76,29 +90,29 @@ export class FlvMuxer {
   }
 }
 
-/** `at` is the stream offset the tag would be written at, reported in errors. */
-function writeTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, at: number): Buffer {
+/** `at` is the stream offset the tag would be written at, reported in errors; the tag starts at `headroom`. */
+function writeTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, at: number, headroom: number): Buffer {
   const type = TAG_TYPE[packet.kind];
   if (type === undefined) throw new FlvTagHeaderError(`cannot mux a tag of kind ${String(packet.kind)}`, at);
   const body = packet.body;
   const size = body.length;
   if (size > FLV_MAX_BODY_SIZE) throw new FlvTagTooLargeError(size, FLV_MAX_BODY_SIZE, at);
   const ts = flvTimestamp(packet.dts);
-  const total = FLV_TAG_HEADER_SIZE + size + 4;
-  const out = Buffer.allocUnsafe(total);
-  out[0] = type;
-  out[1] = size >>> 16;
-  out[2] = (size >>> 8) & 0xff;
-  out[3] = size & 0xff;
+  const out = Buffer.allocUnsafe(headroom + FLV_TAG_HEADER_SIZE + size + 4);
+  const h = headroom;
+  out[h] = type;
+  out[h + 1] = size >>> 16;
+  out[h + 2] = (size >>> 8) & 0xff;
+  out[h + 3] = size & 0xff;
   // The low 24 bits come first and the high 8 bits last (TimestampExtended).
-  out[4] = (ts >>> 16) & 0xff;
-  out[5] = (ts >>> 8) & 0xff;
-  out[6] = ts & 0xff;
-  out[7] = (ts >>> 24) & 0xff;
-  out[8] = 0;
-  out[9] = 0;
-  out[10] = 0;
-  body.copy(out, FLV_TAG_HEADER_SIZE);
-  out.writeUInt32BE(FLV_TAG_HEADER_SIZE + size, FLV_TAG_HEADER_SIZE + size);
+  out[h + 4] = (ts >>> 16) & 0xff;
+  out[h + 5] = (ts >>> 8) & 0xff;
+  out[h + 6] = ts & 0xff;
+  out[h + 7] = (ts >>> 24) & 0xff;
+  out[h + 8] = 0;
+  out[h + 9] = 0;
+  out[h + 10] = 0;
+  body.copy(out, h + FLV_TAG_HEADER_SIZE);
+  out.writeUInt32BE(FLV_TAG_HEADER_SIZE + size, h + FLV_TAG_HEADER_SIZE + size);
   return out;
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { describeTrack } from '../codecs/describe.js';
 import { decodeScriptData } from '../flv/amf0.js';
-import { muxFlvHeader, muxMetadata, muxTag } from '../flv/muxer.js';
+import { muxedTagSize, muxFlvHeader, muxMetadata, muxTagWithHeadroom } from '../flv/muxer.js';
 import type { Logger } from '../logger.js';
 import type { MediaPacket } from '../media/packet.js';
 import type { TrackInfo } from '../media/track.js';
@@ -10,7 +10,7 @@ import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-
 import { httpChunk } from './http-chunk.js';
 import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
 import { CLOSE, type PlayerTransport } from './types.js';
-import { wsBinaryFrame } from './ws-frame.js';
+import { writeWsHeader, wsBinaryFrame, wsHeaderSize } from './ws-frame.js';
 
 /** FLV bytes that frame themselves once per transport kind, however many players take them. */
 export class FramedBuffer implements Frameable {
@@ -18,8 +18,10 @@ export class FramedBuffer implements Frameable {
   #ws: Buffer | undefined;
   #http: Buffer | undefined;
 
-  constructor(flv: Buffer) {
+  /** `ws`: the WebSocket frame when it was built with the FLV bytes (they are then a view into it). */
+  constructor(flv: Buffer, ws?: Buffer) {
     this.flv = flv;
+    this.#ws = ws;
   }
 
   framed(framing: Framing): Buffer {
@@ -36,8 +38,9 @@ export class ChannelTag extends FramedBuffer implements OutboundTag {
     readonly config: boolean,
     flv: Buffer,
     readonly trackId?: number,
+    ws?: Buffer,
   ) {
-    super(flv);
+    super(flv, ws);
   }
 }
 
@@ -388,12 +391,18 @@ export class LiveChannel {
     if (session.resumed && dts < last) dts = last;
     let metadata: Record<string, unknown> | undefined;
     let flv: Buffer;
+    let ws: Buffer | undefined;
     if (kind === 'script' && (metadata = onMetaData(packet)) !== undefined) {
       // Always re-muxed: publishers often wrap it in @setDataFrame, which players must never see.
       flv = muxMetadata(metadata, dts);
       this.#metadata = metadata;
     } else {
-      flv = muxTag({ kind, dts, body: packet.body });
+      // Muxed straight into its WebSocket frame: one allocation and one copy per tag, not two.
+      const size = muxedTagSize(packet.body.length);
+      const headroom = wsHeaderSize(size);
+      ws = muxTagWithHeadroom({ kind, dts, body: packet.body }, headroom);
+      writeWsHeader(ws, size);
+      flv = ws.subarray(headroom);
       if (kind !== 'script') this.#describe(kind, packet, dts);
     }
     if (dts > last) this.#lastStep[index] = dts - last;
@@ -401,7 +410,7 @@ export class LiveChannel {
     this.#tagsIn++;
     this.#bytesIn += flv.length;
 
-    const tag = new ChannelTag(kind, dts, packet.keyframe, packet.config, flv, packet.trackId);
+    const tag = new ChannelTag(kind, dts, packet.keyframe, packet.config, flv, packet.trackId, ws);
     const cache = session.cache;
     cache.push(tag, metadata);
     const syncKind = cache.seen.video || cache.declared?.video ? 'video' : 'audio';

@@ -20,23 +20,32 @@ export function wsFrame(payload: Buffer | readonly Buffer[], opcode = OPCODE_BIN
   const parts = Buffer.isBuffer(payload) ? [payload] : payload;
   let length = 0;
   for (const part of parts) length += part.length;
-  const header = wsHeaderSize(length);
-  const out = Buffer.allocUnsafe(header + length);
+  const out = Buffer.allocUnsafe(wsHeaderSize(length) + length);
+  let at = writeWsHeader(out, length, opcode);
+  for (const part of parts) at += part.copy(out, at);
+  return out;
+}
+
+/**
+ * Write the header of a frame carrying `length` payload bytes at the start of `out` (which has room
+ * for `wsHeaderSize(length)` bytes there); returns where the payload starts.
+ */
+export function writeWsHeader(out: Buffer, length: number, opcode = OPCODE_BINARY): number {
   out[0] = FIN | opcode;
   if (length < 126) {
     out[1] = length;
-  } else if (length < 0x10000) {
+    return 2;
+  }
+  if (length < 0x10000) {
     out[1] = 126;
     out.writeUInt16BE(length, 2);
-  } else {
-    out[1] = 127;
-    // Payloads are far below 2^53, so the high word fits the Number split exactly.
-    out.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
-    out.writeUInt32BE(length >>> 0, 6);
+    return 4;
   }
-  let at = header;
-  for (const part of parts) at += part.copy(out, at);
-  return out;
+  out[1] = 127;
+  // Payloads are far below 2^53, so the high word fits the Number split exactly.
+  out.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
+  out.writeUInt32BE(length >>> 0, 6);
+  return 10;
 }
 
 /** A binary data frame (opcode 2), the framing WebSocket-FLV uses for every FLV chunk. */
