@@ -282,22 +282,22 @@ export class LiveServer implements Lifecycle {
     this.#logger.info({ url: this.url('http'), served }, 'listening');
   }
 
-  /**
-   * Refuse new connections, close every live one (publishers and players: 1001 / end of response),
-   * then cut what is still open once the close handshake had its time.
-   */
   /** A drain began: new publishers and players are refused (503, close 1001) while the pipelines wind down. */
   drain(): void {
     if (this.#server) this.#stopping = true;
   }
 
+  /**
+   * Refuse new connections, close every live one (publishers and players: 1001 / end of response),
+   * then cut what is still open once the close handshake had its time.
+   */
   async stop(): Promise<void> {
     const server = this.#server;
     if (!server) return;
     this.#stopping = true;
     clearInterval(this.#keepalive);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const connection of this.#connections.values()) connection.close(CLOSE.goingAway, 'server shutting down');
+    for (const connection of this.#connections.values()) connection.close(CLOSE.goingAway, SHUTTING_DOWN);
     server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.timeouts.closeMs)))]);
@@ -337,7 +337,10 @@ export class LiveServer implements Lifecycle {
     }
     const transport: LiveTransport = this.#tls ? 'https' : 'http';
     // Draining: the pipelines may already have stopped taking streams, and "not found" would be wrong.
-    if (this.#stopping) return reply(res, 503, SHUTTING_DOWN);
+    if (this.#stopping) {
+      const { status, reason } = this.#refusal(direction, target)!;
+      return reply(res, status, reason);
+    }
     const registration = this.#registrationFor(direction, 'http', target);
     if (!registration) return reply(res, 404, `no pipeline ${direction === 'publish' ? 'accepts HTTP publishers' : 'serves HTTP players'} for ${target.key}`);
     if (!res.socket) return reply(res, 400, 'pipelined requests cannot open a stream');
