@@ -1,0 +1,28 @@
+/**
+ * `wsflv/plugin`: everything a plugin package imports. Nothing else in the package is public; a
+ * plugin that reaches into other files breaks on the next release.
+ */
+export type {
+  Component,
+  Role,
+  SinkComponent,
+  SinkInstance,
+  SourceComponent,
+  SourceInstance,
+  StageComponent,
+  StageInstance,
+  StreamContext,
+  StreamOrigin,
+  StreamProgress,
+  StreamSession,
+} from './component.js';
+export { defineSink, defineSource, defineStage, isDefinition } from './define.js';
+export type { Definition, KindTypes, KnownKind, Resolved, ServiceTokens, SinkDefinition, SourceDefinition, StageDefinition, TypedStageInstance } from './define.js';
+export { describeKind, FLV_BYTES, MEDIA_PACKETS, type DataKind } from './kinds.js';
+export { componentModule } from './module.js';
+export { COMPONENT } from './tokens.js';
+export type { AudioCodec, Codec, MediaPacket, TrackKind, VideoCodec } from '../media/packet.js';
+export { WsflvError } from '../errors.js';
+export { LOGGER, type Logger } from '../logger.js';
+export { METRICS, type Metrics } from '../metrics.js';
+export { CLOCK, type Clock } from '../clock.js';
