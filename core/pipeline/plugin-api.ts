@@ -26,3 +26,7 @@ export { WsflvError } from '../errors.js';
 export { LOGGER, type Logger } from '../logger.js';
 export { METRICS, type Metrics } from '../metrics.js';
 export { CLOCK, type Clock } from '../clock.js';
+// The host's own zod and rxjs: a plugin that uses these shares one copy with wsflv (no duplicate
+// instances, nothing to install), and its option schemas are the ones the loader validates with.
+export { z } from 'zod';
+export * as rxjs from 'rxjs';
