@@ -1,6 +1,6 @@
 /**
  * Fan-out bench: one publisher, N WebSocket-FLV players, all on 127.0.0.1, against three servers in
- * the same run: ours (`wsflv run` with ws-publish → flv-demux, timestamps, gop-cache → ws-play), a
+ * the same run: ours (`wsflv run` with ws-publish → flv-demux, timestamps → ws-play), a
  * plain `ws` broadcast (the floor for Node.js) and node-media-server 4.x (installed into
  * bench/.cache/nms on first use, never a project dependency).
  *
@@ -110,7 +110,7 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
         'pipelines:',
         '  live:',
         '    source: ws-publish',
-        '    stages: [flv-demux, timestamps, gop-cache]',
+        '    stages: [flv-demux, timestamps]',
         `    sinks: [${sink}]`,
         '',
       ].join('\n');

@@ -1,8 +1,7 @@
 import { componentModule } from '../core/pipeline/module.js';
 import { FileSink } from './file.js';
-import { HttpPlaySink } from './http-play.js';
+import { HttpPlaySink, PlaySink, WsPlaySink } from './play.js';
 import { RecordSink } from './record.js';
-import { WsPlaySink } from './ws-play.js';
 
 /** Every built-in sink. */
-export const sinksModule = componentModule(FileSink, WsPlaySink, HttpPlaySink, RecordSink);
+export const sinksModule = componentModule(FileSink, PlaySink, WsPlaySink, HttpPlaySink, RecordSink);

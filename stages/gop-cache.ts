@@ -1,38 +1,31 @@
 import { injectable } from 'inversify';
 import { z } from 'zod';
-import { DEFAULT_GOP_BOUNDS, GOP_CACHE, GopCache, type GopBounds } from '../core/live/gop-cache.js';
-import type { StageComponent, StreamContext } from '../core/pipeline/component.js';
+import { WsflvError } from '../core/errors.js';
+import type { Component, FileProblem, StageComponent } from '../core/pipeline/component.js';
+import type { ComponentUse } from '../core/pipeline/config.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 
-const options = z
-  .object({
-    maxFrames: z.number().int().min(1).max(100_000).default(DEFAULT_GOP_BOUNDS.maxFrames).describe('most tags (audio and video) kept from the last keyframe'),
-    maxBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_GOP_BOUNDS.maxBytes).describe('most FLV bytes kept from the last keyframe'),
-    maxMs: z.number().int().min(1).max(120_000).default(DEFAULT_GOP_BOUNDS.maxMs).describe('most media milliseconds kept from the last keyframe'),
-  })
-  .strict();
+const MOVED = 'the GOP cache is an option of the play sinks, on by default (a stage never decided it: its place in the chain made no difference): remove `gop-cache` and, to change its bounds, set `gop: { maxFrames, maxBytes, maxMs }` on the play sink (`gop: false` turns it off)';
 
 /**
- * Lets players that join a live stream start at once, from the last keyframe, instead of waiting for
- * the next one. The packets pass through untouched: the stage only gives the stream a bounded GopCache
- * (in `ctx.shared` under GOP_CACHE) that the live channel fills with the tags it has already muxed, so
- * the cached GOP costs no extra muxing or copies. Past a bound the cached GOP is dropped until the next
- * keyframe. Audio-only streams keep nothing: any audio frame is a starting point.
+ * Kept only so a file that still has it is told, at load, what to write instead. The GOP a late
+ * joiner starts from is kept by the live channel itself, sized by the play sinks' `gop` option.
  */
 @injectable()
-export class GopCacheStage implements StageComponent<GopBounds> {
+export class GopCacheStage implements StageComponent<unknown> {
   readonly role = 'stage';
   readonly type = 'gop-cache';
-  readonly description = 'Keeps the GOP since the last keyframe so live players start at once';
+  readonly description = 'Replaced by the play sinks\' `gop` option (a file using it is refused, saying so)';
   readonly consumes = MEDIA_PACKETS;
   readonly produces = MEDIA_PACKETS;
-  readonly options = options;
+  // Any options: the check's message is the one that helps.
+  readonly options = z.object({}).passthrough();
 
-  create(config: GopBounds) {
-    return (ctx: StreamContext) => {
-      // Set while the chain is built, before any sink subscribes, so the channel finds it on publish.
-      ctx.shared.set(GOP_CACHE, new GopCache(config));
-      return <T>(source: T) => source;
-    };
+  check(_use: ComponentUse<Component>): FileProblem[] {
+    return [{ message: MOVED }];
+  }
+
+  create(): never {
+    throw new WsflvError('WSFLV_ERR_CONFIG', MOVED);
   }
 }

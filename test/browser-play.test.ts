@@ -49,7 +49,7 @@ server:
 pipelines:
   live:
     source: ${source}
-    stages: [flv-demux, timestamps, gop-cache]
+    stages: [flv-demux, timestamps]
     sinks: [ws-play, http-play]
 `;
 

@@ -150,3 +150,75 @@ test('option refinements are enforced (loop needs realtime)', async (t) => {
 `);
   t.regex(d!.message, /`loop` needs `realtime: true`/);
 });
+
+test('option errors and wiring errors come out in one round', async (t) => {
+  const yaml = `pipelines:
+  main:
+    source: { type: file, path: in.flv }
+    stages: [{ type: timestamps, mdoe: zero }]
+    sinks: [{ type: ws-play, maxQueueMs: 1 }]
+  second:
+    source: { type: file, path: in.flv, lop: true }
+    sinks: [{ type: file, path: /tmp/x.flv }]
+`;
+  const messages = (await diagnostics(yaml)).map((d) => d.message);
+  t.true(messages.some((m) => /unknown option `mdoe`/.test(m)), 'option error');
+  t.true(messages.some((m) => /stage `timestamps` consumes media packets but source `file` produces FLV bytes/.test(m)), 'wiring error of the same stage');
+  t.true(messages.some((m) => /`maxQueueMs` of sink `ws-play`/.test(m)), 'an out-of-range option');
+  t.true(messages.some((m) => /unknown option `lop`/.test(m)), 'the second pipeline too');
+});
+
+test('environment defaults work inside flow maps, typed as plain scalars', async (t) => {
+  const app = await loadApp(remux('[{ type: flv-demux, maxTagSize: ${MAX:-20000} }, { type: timestamps, maxJumpMs: ${JUMP:-20} }]'), { env: { JUMP: '50' } });
+  const [pipeline] = app.config.pipelines;
+  t.is(pipeline!.stages[0]!.options.maxTagSize, 20000);
+  t.is(pipeline!.stages[1]!.options.maxJumpMs, 50);
+  const [d, ...rest] = await diagnostics(remux('[{ type: flv-demux, maxTagSize: ${NOPE} }]'));
+  t.is(rest.length, 0, 'one error, not a cascade');
+  t.regex(d!.message, /environment variable NOPE is not set/);
+  t.is(d!.line, 4);
+});
+
+test('every use has an id: its place in the file by default, or its own; ids are unique', async (t) => {
+  const app = await loadApp(remux('[flv-demux, { type: timestamps, id: clock }]'));
+  const [pipeline] = app.config.pipelines;
+  t.is(pipeline!.stages[0]!.id, 'main.stages[0]');
+  t.is(pipeline!.stages[1]!.id, 'clock');
+  t.is(pipeline!.sinks[0]!.id, 'main.sinks[0]');
+  const [d] = await diagnostics(remux('[{ type: flv-demux, id: x }, { type: timestamps, id: x }]'));
+  t.regex(d!.message, /id `x` is already used at pipelines\.main\.stages\[0\]/);
+  const [bad] = await diagnostics(remux('[{ type: flv-demux, id: "a b" }]'));
+  t.regex(bad!.message, /`id` of stage `flv-demux` must be a name/);
+});
+
+test('a sink\'s match is checked', async (t) => {
+  const [d] = await diagnostics(remux('[flv-demux]', '[{ type: file, path: x.flv, match: "live/[x]" }]'));
+  t.regex(d!.message, /`match` of sink `file`: a glob uses/);
+});
+
+const live = (sinks: string) => `pipelines:
+  live:
+    source: publish
+    stages: [flv-demux, timestamps]
+    sinks: ${sinks}
+`;
+
+test('two play sinks with a branch of their own are refused, saying what to write instead', async (t) => {
+  const [d] = await diagnostics(live('[ws-play, { type: http-play, stages: [{ type: filter, drop: [video] }] }]'));
+  t.regex(d!.message, /`ws-play` and `http-play` in one pipeline feed one live stream per key, so `http-play`'s own stages would not reach its players: write one `play` sink with `transports: \[ws, http\]`/);
+  t.is(d!.path, 'pipelines.live.sinks[1]');
+});
+
+test('two play sinks must agree on the feed options; a transport is served once', async (t) => {
+  const [d] = await diagnostics(live('[{ type: ws-play, graceMs: 100 }, http-play]'));
+  t.regex(d!.message, /must agree on `graceMs` \(100 vs 5000\)/);
+  const [twice] = await diagnostics(live('[play, ws-play]'));
+  t.regex(twice!.message, /`play` and `ws-play` both serve ws players/);
+  await t.notThrowsAsync(loadApp(live('[{ type: ws-play, waitForPublisherMs: 5000 }, http-play]')), 'player options may differ');
+  await t.notThrowsAsync(loadApp(live('[{ type: play, stages: [{ type: filter, drop: [video] }] }]')), 'one play sink may have its own stages');
+});
+
+test('gop-cache is refused with what to write instead', async (t) => {
+  const [d] = await diagnostics(live('[ws-play]').replace('[flv-demux, timestamps]', '[flv-demux, timestamps, gop-cache]'));
+  t.regex(d!.message, /the GOP cache is an option of the play sinks, on by default .* set `gop: \{ maxFrames, maxBytes, maxMs \}` on the play sink/);
+});

@@ -89,15 +89,15 @@ test('GET /metrics: streams, publishers, players by transport, bytes and tags in
   t.true(bytesOut > bytesIn, `bytes out ${bytesOut} (three players of one stream) vs in ${bytesIn}`);
   t.true(tagsIn > 10, `tags in ${tagsIn}`);
   // Current at the scrape: every tag the pipeline parsed has reached the live channel's count.
-  t.is(tagsIn, value(m, 'wsflv_pipeline_items_total{pipeline="live",component="ws-play"}'));
+  t.is(tagsIn, value(m, 'wsflv_pipeline_items_total{pipeline="live",component="ws-play",id="live.sinks[0]"}'));
   t.true(tagsOut > tagsIn, `tags out ${tagsOut} vs in ${tagsIn}`);
   t.is(value(m, 'wsflv_live_frames_dropped_total'), 0);
 
   t.is(value(m, 'wsflv_live_players_closed_total{code="peer",reason="peer"}'), 1);
   t.is(value(m, 'wsflv_live_players_closed_total{code="1008",reason="policy_violation"}'), 1);
 
-  for (const component of ['flv-demux', 'timestamps', 'gop-cache', 'ws-play']) {
-    t.true(value(m, `wsflv_pipeline_items_total{pipeline="live",component="${component}"}`) > 0, component);
+  for (const [component, id] of [['flv-demux', 'live.stages[0]'], ['timestamps', 'live.stages[1]'], ['ws-play', 'live.sinks[0]']]) {
+    t.true(value(m, `wsflv_pipeline_items_total{pipeline="live",component="${component}",id="${id}"}`) > 0, component);
   }
   t.true(value(m, 'process_cpu_user_seconds_total') > 0);
   t.true(scrape.text.includes('# HELP wsflv_publish_errors_total '));

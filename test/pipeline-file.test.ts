@@ -11,7 +11,7 @@ test('the bundled pipeline.yaml validates, with defaults and with overrides from
   const live = defaults.config.pipelines.find((p) => p.name === 'live')!;
   t.deepEqual(
     [live.source, ...live.stages, ...live.sinks].map((c) => c.component.type),
-    ['publish', 'flv-demux', 'timestamps', 'gop-cache', 'ws-play', 'http-play'],
+    ['publish', 'flv-demux', 'timestamps', 'ws-play', 'http-play'],
   );
   const custom = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', { PORT: '9123', HOST: '127.0.0.1' }), { modules: builtinModules, logger });
   t.is(custom.config.server.port, 9123);

@@ -88,7 +88,7 @@ function readWhole(path: string): { hasAudio: boolean; hasVideo: boolean; packet
 const describeStreams = async (path: string) => (await ffprobe(path)).streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
 
 function context(key: string, logger: Logger) {
-  return { pipeline: 'p', key, origin: { transport: 'file' }, logger, shared: new Map<symbol, unknown>() };
+  return { pipeline: 'p', key, origin: { transport: 'file' }, logger, shared: new Map<symbol, unknown>(), signal: new AbortController().signal };
 }
 
 const fixedClock = (wall: number) => ({ now: () => 0, wallNow: () => wall });
@@ -334,7 +334,7 @@ async function startLive(recordOptions: string, logs: LogCapture) {
 pipelines:
   live:
     source: { type: ws-publish }
-    stages: [flv-demux, timestamps, gop-cache]
+    stages: [flv-demux, timestamps]
     sinks:
       - { type: ws-play, ${PLAYER_OPTIONS} }
       - { type: record, ${recordOptions} }

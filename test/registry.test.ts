@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { firstValueFrom, from, lastValueFrom, Observable, Subject, toArray } from 'rxjs';
 import { CLOCK, systemClock } from '../core/clock.js';
 import { muxTag } from '../core/flv/muxer.js';
-import { GOP_CACHE, GopCache } from '../core/live/gop-cache.js';
+import { GopCache } from '../core/live/gop-cache.js';
 import { liveModule } from '../core/live/module.js';
 import { LIVE_REGISTRY, LiveRegistry, PublisherRevokedError, StreamBusyError } from '../core/live/registry.js';
 import { CLOSE } from '../core/live/types.js';
@@ -14,7 +14,7 @@ import { Metrics, METRICS } from '../core/metrics.js';
 import { LIFECYCLE } from '../core/pipeline/app.js';
 import type { StreamContext } from '../core/pipeline/component.js';
 import { feedChannel, liveSinkOptions, playOptions } from '../sinks/live.js';
-import { GopCacheStage } from '../stages/gop-cache.js';
+import { StreamError } from '../core/pipeline/stream-error.js';
 import { delay, fixturePackets, MemoryTransport, socketPlayer, type PlayerClient } from './helpers/live.js';
 
 const AV = fixturePackets('h264-aac-360p30-10s.flv');
@@ -31,7 +31,7 @@ function makeRegistry(t: import('ava').ExecutionContext) {
 }
 
 function ctxFor(key: string, shared = new Map<symbol, unknown>()): StreamContext {
-  return { pipeline: 'live', key, origin: { transport: 'ws', address: '127.0.0.1:1' }, logger, shared };
+  return { pipeline: 'live', key, origin: { transport: 'ws', address: '127.0.0.1:1' }, logger, shared, signal: new AbortController().signal };
 }
 
 function monotonic(client: PlayerClient): boolean {
@@ -266,7 +266,6 @@ test('feedChannel: one feed per stream session, however many play sinks call it'
   const { registry } = makeRegistry(t);
   const options = liveSinkOptions.parse({ graceMs: 0 });
   const ctx = ctxFor(KEY);
-  ctx.shared.set(GOP_CACHE, new GopCache());
   let subscriptions = 0;
   const source = new Subject<MediaPacket>();
   const data$ = new Observable<MediaPacket>((subscriber) => {
@@ -279,7 +278,7 @@ test('feedChannel: one feed per stream session, however many play sinks call it'
   t.true(registry.has(KEY));
   for (const p of AV.slice(0, 200)) source.next(p);
   t.is(registry.list()[0]!.tagsIn, 200, 'each packet once');
-  t.true(registry.list()[0]!.gop.frames > 0, "the stage's GOP cache is used");
+  t.true(registry.list()[0]!.gop.frames > 0, 'a GOP is kept by default');
   source.complete();
   t.deepEqual(await a, []);
   t.deepEqual(await b, []);
@@ -310,6 +309,7 @@ test('liveSinkOptions: defaults, strictness, extension, player options', (t) => 
     graceMs: 5000,
     headerWaitMs: 500,
     publisherPolicy: 'reject',
+    gop: { maxFrames: 1200, maxBytes: 8 * 1024 * 1024, maxMs: 10_000 },
   });
   t.false(liveSinkOptions.safeParse({ maxQueueByte: 1 }).success);
   t.false(liveSinkOptions.safeParse({ publisherPolicy: 'steal' }).success);
@@ -318,17 +318,50 @@ test('liveSinkOptions: defaults, strictness, extension, player options', (t) => 
   t.deepEqual(playOptions(defaults), { maxQueueBytes: 4 * 1024 * 1024, maxQueueMs: 8000, stallTimeoutMs: 10_000, coalesceMs: 20, waitForPublisherMs: 0 });
 });
 
-test('gop-cache stage: packets pass through untouched and the stream gets a bounded GopCache', async (t) => {
-  const stage = new GopCacheStage();
-  const options = stage.options.parse({ maxFrames: 99 });
-  t.deepEqual(options, { maxFrames: 99, maxBytes: 8 * 1024 * 1024, maxMs: 10_000 });
-  t.false(stage.options.safeParse({ maxFrame: 1 }).success);
-  const ctx = ctxFor(KEY);
-  const operator = stage.create(options)(ctx);
-  const cache = ctx.shared.get(GOP_CACHE);
-  t.true(cache instanceof GopCache);
-  t.is((cache as GopCache).bounds.maxFrames, 99);
-  const out = await lastValueFrom(operator(from(AV.slice(0, 20))).pipe(toArray()));
-  t.deepEqual(out, AV.slice(0, 20));
-  t.is(out[5], AV[5]);
+test('feedChannel: the gop option sizes the late joiner\'s cache; gop: false keeps none', async (t) => {
+  const { registry } = makeRegistry(t);
+  const withGop = feedChannel(registry, ctxFor(KEY), from(AV.slice(0, 200)), liveSinkOptions.parse({ graceMs: 60_000, gop: { maxFrames: 99 } })).subscribe();
+  t.true(registry.list()[0]!.gop.frames > 0);
+  t.true(registry.list()[0]!.gop.frames <= 99);
+  withGop.unsubscribe();
+  const other = 'live/nogop';
+  const without = feedChannel(registry, ctxFor(other), from(AV.slice(0, 200)), liveSinkOptions.parse({ graceMs: 60_000, gop: false })).subscribe();
+  t.is(registry.list().find((s) => s.key === other)!.gop.frames, 0);
+  without.unsubscribe();
+});
+
+test('feedChannel: a StreamError closes the players at once with its code; a plain end keeps them for the grace period', async (t) => {
+  const { registry } = makeRegistry(t);
+  const options = liveSinkOptions.parse({ graceMs: 60_000, waitForPublisherMs: 0 });
+  const run = (key: string, error?: Error) => {
+    const source = new Subject<MediaPacket>();
+    const player = new MemoryTransport(key);
+    const feed = lastValueFrom(feedChannel(registry, ctxFor(key), source, options), { defaultValue: undefined }).catch((e: unknown) => e);
+    registry.play(player, playOptions(options));
+    for (const p of AV.slice(0, 50)) source.next(p);
+    if (error) source.error(error);
+    else source.complete();
+    return { player, feed };
+  };
+  const ended = run('live/on-purpose', new StreamError({ code: 'TEST_ERR_NO_AUDIO', reason: 'this stream needs audio', close: { ws: 4415 } }));
+  t.deepEqual(ended.player.closedWith, { code: 4415, reason: 'this stream needs audio' });
+  t.false(registry.has('live/on-purpose'));
+  const left = run('live/left');
+  t.is(left.player.closedWith, undefined, 'held for the grace period');
+  t.true(registry.has('live/left'));
+  const failed = run('live/failed', new Error('disk on fire'));
+  t.is(failed.player.closedWith, undefined, 'a plain failure is treated like a publisher leaving');
+  await ended.feed;
+});
+
+test('feedChannel: a StreamError from elsewhere in the chain reaches the players through ctx.signal', async (t) => {
+  const { registry } = makeRegistry(t);
+  const controller = new AbortController();
+  const ctx = { ...ctxFor('live/signal'), signal: controller.signal };
+  const player = new MemoryTransport('live/signal');
+  const subscription = feedChannel(registry, ctx, new Subject<MediaPacket>(), liveSinkOptions.parse({ graceMs: 60_000 })).subscribe({ error: () => {} });
+  registry.play(player, { waitForPublisherMs: 0 });
+  controller.abort(new StreamError({ code: 'TEST_ERR', reason: 'ended by a stage', close: { ws: 4000 } }));
+  subscription.unsubscribe();
+  t.deepEqual(player.closedWith, { code: 4000, reason: 'ended by a stage' });
 });

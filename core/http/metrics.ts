@@ -20,7 +20,7 @@ import { requireLive } from './require.js';
  *   wsflv_live_frames_dropped_total, wsflv_live_{bytes,tags}_{received,sent}_total   (live registry)
  *   wsflv_publish_errors_total{code}, wsflv_server_connections{role,transport},
  *   wsflv_server_refused_total{reason}, wsflv_server_reaped_total                     (listener)
- *   wsflv_pipeline_items_total{pipeline,component}                                   (pipeline runtime)
+ *   wsflv_pipeline_items_total{pipeline,component,id}                                (pipeline runtime)
  *   wsflv_live_publishers{transport}                                                 (here, at scrape)
  */
 @injectable()

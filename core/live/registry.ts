@@ -1,9 +1,9 @@
 import { inject, injectable, type ServiceIdentifier } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
-import { WsflvError } from '../errors.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
+import { StreamError } from '../pipeline/stream-error.js';
 import { DEFAULT_CHANNEL_SETTINGS, LiveChannel, type ChannelSettings, type LiveStreamStats, type Publication, type PublisherInfo } from './channel.js';
 import type { GopCache } from './gop-cache.js';
 import { DEFAULT_PLAYER_LIMITS, FlushScheduler, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
@@ -16,13 +16,12 @@ export type PublisherPolicy = 'reject' | 'takeover';
 
 /**
  * A live-side refusal that the peer should hear about: the publish source closes its connection with
- * `closeCode` and the message as the reason.
+ * `closeCode` and the message as the reason. A StreamError: it ends the whole stream, whichever play
+ * sink's feed raised it.
  */
-export class LiveCloseError extends WsflvError {
-  readonly closeCode: number;
+export class LiveCloseError extends StreamError {
   constructor(code: string, closeCode: number, message: string) {
-    super(code, message);
-    this.closeCode = closeCode;
+    super({ code, reason: message, close: { ws: closeCode } });
   }
 }
 

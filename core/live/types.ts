@@ -63,8 +63,11 @@ export interface PlayerTransport extends ConnectionInfo {
 export interface PublishConnection extends ConnectionInfo {
   /** The bytes the publisher sends, in whatever chunking it used. Completes when it disconnects. */
   data$: Observable<Buffer>;
-  /** Close the publisher with a WebSocket close code (HTTP: status / socket end) and a reason. */
-  close(code: number, reason: string): void;
+  /**
+   * Close the publisher with a WebSocket close code (HTTP: status / socket end) and a reason;
+   * `httpStatus` overrides the status the code implies, for an HTTP publisher not yet answered.
+   */
+  close(code: number, reason: string, httpStatus?: number): void;
 }
 
 /** WebSocket close codes used by the live server, stable across versions. */

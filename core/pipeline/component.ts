@@ -1,6 +1,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { Logger } from '../logger.js';
+import type { ComponentUse, PipelineSpec } from './config.js';
 import type { DataKind } from './kinds.js';
 
 /** Where a stream came from: shown in logs and the API, and handed to hooks. */
@@ -42,6 +43,11 @@ export interface StreamContext {
   origin: StreamOrigin;
   logger: Logger;
   shared: Map<symbol, unknown>;
+  /**
+   * Aborted, with the error as its reason, when the stream fails (before the chain is torn down), so
+   * a sink can tell its own peers why: the live feed closes players at once on a StreamError.
+   */
+  signal: AbortSignal;
 }
 
 export interface SourceInstance {
@@ -72,6 +78,24 @@ interface ComponentBase<Options> {
   readonly description: string;
   /** Validates and documents the YAML options (unknown options are rejected). */
   readonly options: ZodType<Options, ZodTypeDef, unknown>;
+  /**
+   * Checks this component makes of the whole file once every component resolved, beyond its own
+   * options: two play sinks feeding one live key, a pipeline reading its own output. Each problem is
+   * reported with the others, located at `path` (default: this use).
+   */
+  check?(use: ComponentUse<Component>, pipeline: PipelineSpec, pipelines: readonly PipelineSpec[]): FileProblem[];
+}
+
+/** Where a use sits in its file: its `id`, and for a sink the `match:` globs the runtime routes by. */
+export interface Placement {
+  id: string;
+  match?: readonly string[];
+}
+
+/** A problem a component's whole-file check found. */
+export interface FileProblem {
+  message: string;
+  path?: (string | number)[];
 }
 
 export interface SourceComponent<Options = any> extends ComponentBase<Options> {
@@ -90,7 +114,8 @@ export interface StageComponent<Options = any> extends ComponentBase<Options> {
 export interface SinkComponent<Options = any> extends ComponentBase<Options> {
   readonly role: 'sink';
   readonly consumes: DataKind;
-  create(options: Options, pipeline: string): SinkInstance;
+  /** `placement` says where the file put this use: a sink that accepts peers itself filters them by its `match`. */
+  create(options: Options, pipeline: string, placement?: Placement): SinkInstance;
 }
 
 /**

@@ -4,8 +4,9 @@ import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { WsflvError } from '../errors.js';
 import { serverConfigSchema, type ServerConfig } from '../server/config.js';
 import type { Component, Role, SinkComponent, SourceComponent, StageComponent } from './component.js';
-import { findMalformedReference, interpolate } from './interpolate.js';
+import { findMalformedReference, interpolate, protectReferences, restoreReferences } from './interpolate.js';
 import { describeKind, type DataKind } from './kinds.js';
+import { matchOption } from './match.js';
 import { nearestName, type ComponentRegistry } from './registry.js';
 
 export type YamlPath = (string | number)[];
@@ -37,11 +38,18 @@ export interface ComponentUse<C extends Component> {
   component: C;
   options: any;
   path: YamlPath;
+  /**
+   * Tells two uses of one type apart in logs, metrics (`id` label) and the API: the `id:` written in
+   * the file, or the use's place in it (`live.sinks[1]`). Unique within the file.
+   */
+  id: string;
 }
 
 export interface SinkUse extends ComponentUse<SinkComponent> {
   /** Stages applied on this sink's branch only, after the pipeline's shared chain. */
   stages: ComponentUse<StageComponent>[];
+  /** `match:` globs over the stream key: a stream that matches none skips this sink. Absent: every stream. */
+  match?: string[];
 }
 
 export interface PipelineSpec {
@@ -63,6 +71,7 @@ export class ParsedConfigFile {
   readonly #doc: Document;
   readonly #lines: LineCounter;
   readonly #value: unknown;
+  readonly #references: string[];
 
   constructor(
     readonly file: string,
@@ -70,7 +79,9 @@ export class ParsedConfigFile {
     env: Record<string, string | undefined> = process.env,
   ) {
     this.#lines = new LineCounter();
-    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true });
+    const { text: parseable, references } = protectReferences(text);
+    this.#references = references;
+    this.#doc = parseDocument(parseable, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true });
     for (const error of this.#doc.errors) {
       const [line, col] = this.#position(error.pos[0]);
       this.diagnostics.push({ file, line, col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` });
@@ -119,8 +130,10 @@ export class ParsedConfigFile {
   #interpolate(env: Record<string, string | undefined>): void {
     visit(this.#doc, {
       Scalar: (_key, node) => {
-        if (typeof node.value !== 'string' || !node.value.includes('$')) return;
-        const original = node.value;
+        if (typeof node.value !== 'string') return;
+        const original = restoreReferences(node.value, this.#references);
+        node.value = original;
+        if (!original.includes('$')) return;
         const malformed = findMalformedReference(original);
         if (malformed) {
           this.#reportNode(node, `malformed variable reference \`${malformed}\`: use \${NAME}, \${NAME:-default}, or $\${ for a literal \${`);
@@ -200,8 +213,10 @@ const topLevelSchema = z
   .strict();
 
 /**
- * Resolves every component against the registry, validates each one's options with its own schema
- * and checks that each link carries the kind of data its consumer expects.
+ * Resolves every component against the registry, validates each one's options with its own schema,
+ * checks that each link carries the kind of data its consumer expects, then runs the components' own
+ * whole-file checks (`check`). Everything is reported in one round: a component whose options are
+ * wrong is still wired and checked, so a file's option and wiring problems come out together.
  */
 export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegistry): PipelineConfig {
   if (parsed.diagnostics.length > 0) throw new ConfigError(parsed.diagnostics);
@@ -215,27 +230,41 @@ export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegis
   const server = parsed.server;
 
   const pipelines: PipelineSpec[] = [];
+  let complete = true;
   for (const [name, raw] of Object.entries(top.data.pipelines)) {
     const base: YamlPath = ['pipelines', name];
     const source = resolveComponent(parsed, registry, 'source', raw.source, [...base, 'source']);
     const stages = (raw.stages ?? []).map((ref, i) => resolveComponent(parsed, registry, 'stage', ref, [...base, 'stages', i]));
     const sinks = raw.sinks.map((ref, i): SinkUse | undefined => {
       const path = [...base, 'sinks', i];
-      const { stages: branch, ...rest } = typeof ref === 'string' ? { stages: undefined } : (ref as { stages?: unknown });
+      const { stages: branch, match, ...rest } = typeof ref === 'string' ? { stages: undefined, match: undefined } : (ref as { stages?: unknown; match?: unknown });
       const sink = resolveComponent(parsed, registry, 'sink', typeof ref === 'string' ? ref : rest, path);
+      let globs: string[] | undefined;
+      if (match !== undefined) {
+        const result = matchOption.safeParse(match);
+        if (result.success) globs = result.data;
+        else parsed.report([...path, 'match'], `\`match\` of sink \`${sink?.component.type ?? '?'}\`: ${result.error.issues[0]?.message ?? 'invalid'}`);
+      }
       if (branch !== undefined && !Array.isArray(branch)) {
         parsed.report([...path, 'stages'], 'a sink\'s `stages` must be a list of stages');
         return undefined;
       }
       const branchStages = ((branch as unknown[] | undefined) ?? []).map((s, j) => resolveComponent(parsed, registry, 'stage', s, [...path, 'stages', j]));
       if (!sink || branchStages.some((s) => !s)) return undefined;
-      return { ...sink, stages: branchStages as ComponentUse<StageComponent>[] };
+      return { ...sink, stages: branchStages as ComponentUse<StageComponent>[], ...(globs ? { match: globs } : {}) };
     });
-    if (!source || stages.some((s) => !s) || sinks.some((s) => !s)) continue;
-    const spec: PipelineSpec = { name, source, stages: stages as ComponentUse<StageComponent>[], sinks: sinks as SinkUse[] };
-    checkWiring(parsed, registry, spec);
-    pipelines.push(spec);
+    // Wire what resolved even when something did not: every problem of the file in one round.
+    checkWiring(parsed, registry, source, stages, sinks);
+    const uses = [source, ...stages, ...sinks.flatMap((s) => [s, ...(s?.stages ?? [])])];
+    if (uses.some((use) => !use || (use as { invalid?: true }).invalid)) {
+      complete = false;
+      continue;
+    }
+    pipelines.push({ name, source: source!, stages: stages as ComponentUse<StageComponent>[], sinks: sinks as SinkUse[] });
   }
+  checkIds(parsed, pipelines);
+  // Whole-file checks need every pipeline: they run when all resolved, still in the same round.
+  if (complete) runComponentChecks(parsed, pipelines);
   if (parsed.diagnostics.length > 0) throw new ConfigError(sortDiagnostics(parsed.diagnostics));
   return { file: parsed.file, server, pipelines };
 }
@@ -246,9 +275,9 @@ function resolveComponent<R extends Role>(
   role: R,
   ref: unknown,
   path: YamlPath,
-): ComponentUse<any> | undefined {
+): (ComponentUse<any> & { invalid?: true }) | undefined {
   const isBare = typeof ref === 'string';
-  const { type, ...options } = isBare ? { type: ref } : (ref as { type: string });
+  const { type, id, ...options } = isBare ? { type: ref, id: undefined } : (ref as { type: string; id?: unknown });
   const typePath = isBare ? path : [...path, 'type'];
   if (typeof type !== 'string') {
     parsed.report(path, `a ${role} needs a \`type\``);
@@ -263,12 +292,40 @@ function resolveComponent<R extends Role>(
     parsed.report(typePath, `unknown ${role} type \`${type}\`${advice} (known: ${known})`);
     return undefined;
   }
+  if (id !== undefined && (typeof id !== 'string' || !ID.test(id))) {
+    parsed.report([...path, 'id'], `\`id\` of ${role} \`${type}\` must be a name of A-Z a-z 0-9 _ . - (1 to 64 characters)`);
+  }
   const result = component.options.safeParse(options);
   if (!result.success) {
     reportIssues(parsed, path, result.error.issues, `${role} \`${type}\``, component.options as ZodTypeAny);
-    return undefined;
+    return { component, options: undefined, path, id: '', invalid: true };
   }
-  return { component, options: result.data, path };
+  return { component, options: result.data, path, id: typeof id === 'string' ? id : formatPath(path.slice(1)) };
+}
+
+const ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Ids are how logs, metrics and the API tell uses apart: two alike would be told apart by nothing. */
+function checkIds(parsed: ParsedConfigFile, pipelines: PipelineSpec[]): void {
+  const seen = new Map<string, YamlPath>();
+  for (const pipeline of pipelines) {
+    for (const use of [pipeline.source, ...pipeline.stages, ...pipeline.sinks.flatMap((s) => [s, ...s.stages])]) {
+      const first = seen.get(use.id);
+      if (first) parsed.report([...use.path, 'id'], `id \`${use.id}\` is already used at ${formatPath(first)}: ids are unique in a file`);
+      else seen.set(use.id, use.path);
+    }
+  }
+}
+
+function runComponentChecks(parsed: ParsedConfigFile, pipelines: PipelineSpec[]): void {
+  for (const pipeline of pipelines) {
+    const uses = [pipeline.source, ...pipeline.stages, ...pipeline.sinks.flatMap((s) => [s, ...s.stages])];
+    for (const use of uses) {
+      for (const problem of use.component.check?.(use, pipeline, pipelines) ?? []) {
+        parsed.report(problem.path ?? use.path, problem.message);
+      }
+    }
+  }
 }
 
 function reportIssues(parsed: ParsedConfigFile, base: YamlPath, issues: ZodIssue[], subject: string, schema: ZodTypeAny): void {
@@ -316,28 +373,40 @@ function objectKeys(schema: ZodTypeAny, path: (string | number)[]): string[] {
   return [];
 }
 
-function checkWiring(parsed: ParsedConfigFile, registry: ComponentRegistry, spec: PipelineSpec): void {
-  let producer: { label: string; kind: DataKind } = { label: `source \`${spec.source.component.type}\``, kind: spec.source.component.produces };
-  const link = (use: ComponentUse<StageComponent | SinkComponent>, role: 'stage' | 'sink') => {
+type Resolved<C extends Component> = (ComponentUse<C> & { invalid?: true }) | undefined;
+
+function checkWiring(
+  parsed: ParsedConfigFile,
+  registry: ComponentRegistry,
+  source: Resolved<SourceComponent>,
+  stages: Resolved<StageComponent>[],
+  sinks: (SinkUse | undefined)[],
+): void {
+  // An unknown component has no kinds: links next to it are not judged (its own error says enough).
+  type Producer = { label: string; kind: DataKind } | undefined;
+  const link = (producer: Producer, use: ComponentUse<StageComponent | SinkComponent>, role: 'stage' | 'sink') => {
     const consumes = use.component.consumes;
-    if (consumes !== producer.kind) {
+    if (producer && consumes !== producer.kind) {
       const bridge = registry.list('stage').find((s) => s.consumes === producer.kind && s.produces === consumes);
       const advice = bridge ? `: add \`${bridge.type}\` before it` : `: no stage converts ${describeKind(producer.kind)} to ${describeKind(consumes)}`;
       parsed.report(use.path, `${role} \`${use.component.type}\` consumes ${describeKind(consumes)} but ${producer.label} produces ${describeKind(producer.kind)}${advice}`);
     }
   };
-  for (const stage of spec.stages) {
-    link(stage, 'stage');
-    producer = { label: `stage \`${stage.component.type}\``, kind: stage.component.produces };
+  const after = (stage: Resolved<StageComponent>): Producer => (stage ? { label: `stage \`${stage.component.type}\``, kind: stage.component.produces } : undefined);
+  let producer: Producer = source ? { label: `source \`${source.component.type}\``, kind: source.component.produces } : undefined;
+  for (const stage of stages) {
+    if (stage) link(producer, stage, 'stage');
+    producer = after(stage);
   }
   const trunk = producer;
-  for (const sink of spec.sinks) {
+  for (const sink of sinks) {
+    if (!sink) continue;
     producer = trunk;
     for (const stage of sink.stages) {
-      link(stage, 'stage');
-      producer = { label: `stage \`${stage.component.type}\``, kind: stage.component.produces };
+      link(producer, stage, 'stage');
+      producer = after(stage);
     }
-    link(sink, 'sink');
+    link(producer, sink, 'sink');
   }
 }
 

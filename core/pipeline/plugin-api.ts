@@ -4,6 +4,8 @@
  */
 export type {
   Component,
+  FileProblem,
+  Placement,
   Role,
   SinkComponent,
   SinkInstance,
@@ -23,6 +25,8 @@ export { componentModule } from './module.js';
 export { COMPONENT } from './tokens.js';
 export type { AudioCodec, Codec, MediaPacket, TrackKind, VideoCodec } from '../media/packet.js';
 export { WsflvError } from '../errors.js';
+export { DEFAULT_STREAM_CLOSE, isStreamError, StreamError, type StreamClose, type StreamErrorInit } from './stream-error.js';
+export { compileMatch, type KeyMatcher } from './match.js';
 export { LOGGER, type Logger } from '../logger.js';
 export { METRICS, type Metrics } from '../metrics.js';
 export { CLOCK, type Clock } from '../clock.js';

@@ -1,9 +1,11 @@
-import { connectable, EMPTY, merge, Observable, Subject, Subscription, type OperatorFunction } from 'rxjs';
+import { connectable, EMPTY, merge, Observable, Subject, Subscription, throwError, type OperatorFunction } from 'rxjs';
 import { catchError, finalize, ignoreElements, mergeMap, tap } from 'rxjs/operators';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SinkInstance, SourceInstance, StageInstance, StreamContext, StreamSession } from './component.js';
 import type { ComponentUse, PipelineSpec } from './config.js';
+import { compileMatch, type KeyMatcher } from './match.js';
+import { StreamError } from './stream-error.js';
 
 /** A stream currently flowing through a pipeline (for progress bars and the API). */
 export interface ActiveStream {
@@ -14,14 +16,23 @@ export interface ActiveStream {
 
 interface BuiltStage {
   type: string;
+  id: string;
   instance: StageInstance;
+}
+
+interface BuiltSink {
+  type: string;
+  id: string;
+  instance: SinkInstance;
+  stages: BuiltStage[];
+  matches: KeyMatcher;
 }
 
 interface BuiltPipeline {
   spec: PipelineSpec;
   source: SourceInstance;
   stages: BuiltStage[];
-  sinks: { type: string; instance: SinkInstance; stages: BuiltStage[] }[];
+  sinks: BuiltSink[];
 }
 
 /**
@@ -42,18 +53,22 @@ export class PipelineRuntime {
   #endedStreams = 0;
   #failedSources = 0;
   #unitsDone = 0;
+  readonly #sinkFailures;
 
   constructor(pipelines: PipelineSpec[], services: { logger: Logger; metrics: Metrics }) {
     this.#logger = services.logger;
     this.#metrics = services.metrics;
+    this.#sinkFailures = services.metrics.counter('wsflv_pipeline_sink_failures_total', 'Sinks that failed on one stream while the stream went on (or ended with the last one)', ['pipeline', 'component', 'id']);
     this.#pipelines = pipelines.map((spec) => ({
       spec,
       source: spec.source.component.create(spec.source.options, spec.name),
       stages: spec.stages.map((use) => buildStage(use, spec.name)),
       sinks: spec.sinks.map((use) => ({
         type: use.component.type,
-        instance: use.component.create(use.options, spec.name),
+        id: use.id,
+        instance: use.component.create(use.options, spec.name, { id: use.id, ...(use.match ? { match: use.match } : {}) }),
         stages: use.stages.map((stage) => buildStage(stage, spec.name)),
+        matches: compileMatch(use.match),
       })),
     }));
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -109,27 +124,55 @@ export class PipelineRuntime {
     return clean;
   }
 
+  /**
+   * One stream through its pipeline. The trunk (source, shared stages) is multicast to every sink
+   * whose `match` takes the key; each sink runs its own branch stages. Failures:
+   * - a StreamError, raised anywhere, ends the stream on purpose: the source closes the peer with
+   *   its close, and `ctx.signal` is aborted with it first so sinks (the live feed) tell their side;
+   * - any other error on the trunk ends the stream (the peer is told "internal error" or the
+   *   parser's reason);
+   * - any other error in a sink or its branch ends that sink only: logged with its reason and
+   *   counted in wsflv_pipeline_sink_failures_total; the publisher and the other sinks go on, and
+   *   only when every sink has failed does the stream end with the last failure.
+   */
   #runSession(pipeline: BuiltPipeline, session: StreamSession): Observable<never> {
     const name = pipeline.spec.name;
     const logger = this.#logger.child({ pipeline: name, stream: session.key });
-    const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map() };
+    const controller = new AbortController();
+    const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map(), signal: controller.signal };
     const entry: ActiveStream = { pipeline: name, session, startedAt: Date.now() };
-    const trunk = connectable(applyStages(session.data$, pipeline.stages, ctx, this.#itemCounter(name)), {
-      connector: () => new Subject(),
-      resetOnDisconnect: false,
-    });
-    const branches = pipeline.sinks.map((sink) => {
-      const data$ = applyStages(trunk, sink.stages, ctx, this.#itemCounter(name));
-      return sink.instance.consume(withComponent(ctx, sink.type), data$.pipe(this.#itemCounter(name)(sink.type)));
+    const count = this.#itemCounter(name);
+    let trunkError: unknown;
+    const trunk = connectable(
+      applyStages(session.data$, pipeline.stages, ctx, count).pipe(tap({ error: (error: unknown) => (trunkError = error) })),
+      { connector: () => new Subject(), resetOnDisconnect: false },
+    );
+    const sinks = pipeline.sinks.filter((sink) => sink.matches(session.key));
+    let failedSinks = 0;
+    const branches = sinks.map((sink) => {
+      const data$ = applyStages(trunk, sink.stages, ctx, count);
+      return sink.instance.consume(withComponent(ctx, sink), data$.pipe(count(sink))).pipe(
+        catchError((error: Error) => {
+          if (error === trunkError || error instanceof StreamError) return throwError(() => error);
+          failedSinks++;
+          this.#sinkFailures.labels(name, sink.type, sink.id).inc();
+          logger.error({ component: sink.type, id: sink.id, err: error, code: (error as { code?: string }).code }, `sink ${sink.id} (${sink.type}) failed, the stream goes on without it: ${error.message}`);
+          if (failedSinks === sinks.length) return throwError(() => error);
+          return EMPTY;
+        }),
+      );
     });
     return new Observable<never>((subscriber) => {
       this.active.add(entry);
       logger.info({ transport: session.origin.transport, address: session.origin.address }, 'stream started');
-      const sinks = merge(...branches).pipe(ignoreElements()).subscribe(subscriber);
+      if (sinks.length === 0) logger.warn('no sink takes this stream (every sink has a `match` that leaves it out)');
+      const subscription = merge(...branches)
+        .pipe(ignoreElements(), tap({ error: (error: unknown) => controller.abort(error) }))
+        .subscribe(subscriber);
       const connection = trunk.connect();
       return () => {
         connection.unsubscribe();
-        sinks.unsubscribe();
+        subscription.unsubscribe();
         this.active.delete(entry);
         this.#endedStreams++;
         this.#unitsDone += session.progress?.()?.done ?? 0;
@@ -146,27 +189,27 @@ export class PipelineRuntime {
   }
 
   #itemCounter(pipeline: string) {
-    const counter = this.#metrics.counter('wsflv_pipeline_items_total', 'Items passed on by each pipeline component', ['pipeline', 'component']);
-    return (component: string): OperatorFunction<unknown, unknown> => {
-      const child = counter.labels(pipeline, component);
+    const counter = this.#metrics.counter('wsflv_pipeline_items_total', 'Items passed on by each pipeline component', ['pipeline', 'component', 'id']);
+    return (component: { type: string; id: string }): OperatorFunction<unknown, unknown> => {
+      const child = counter.labels(pipeline, component.type, component.id);
       return tap(() => child.inc());
     };
   }
 }
 
 function buildStage(use: ComponentUse<any>, pipeline: string): BuiltStage {
-  return { type: use.component.type, instance: use.component.create(use.options, pipeline) };
+  return { type: use.component.type, id: use.id, instance: use.component.create(use.options, pipeline) };
 }
 
-function withComponent(ctx: StreamContext, component: string): StreamContext {
-  return { ...ctx, logger: ctx.logger.child({ component }) };
+function withComponent(ctx: StreamContext, component: { type: string; id: string }): StreamContext {
+  return { ...ctx, logger: ctx.logger.child({ component: component.type, id: component.id }) };
 }
 
 function applyStages(
   input: Observable<unknown>,
   stages: BuiltStage[],
   ctx: StreamContext,
-  count: (component: string) => OperatorFunction<unknown, unknown>,
+  count: (component: { type: string; id: string }) => OperatorFunction<unknown, unknown>,
 ): Observable<unknown> {
-  return stages.reduce((data$, stage) => data$.pipe(stage.instance(withComponent(ctx, stage.type)), count(stage.type)), input);
+  return stages.reduce((data$, stage) => data$.pipe(stage.instance(withComponent(ctx, stage)), count(stage)), input);
 }

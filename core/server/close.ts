@@ -1,11 +1,14 @@
 import { FlvError, FlvTagTooLargeError } from '../errors.js';
 import { LiveCloseError } from '../live/registry.js';
 import { CLOSE } from '../live/types.js';
+import { StreamError } from '../pipeline/stream-error.js';
 
 /** A close code and the reason sent with it. */
 export interface CloseReason {
   code: number;
   reason: string;
+  /** For an HTTP peer that has no answer yet, when the code's own status is not the one meant. */
+  httpStatus?: number;
 }
 
 /**
@@ -13,8 +16,10 @@ export interface CloseReason {
  * (bad data, too big, our fault), the reason names it (the FlvError message carries the byte offset).
  */
 export function closeReasonFor(error: Error): CloseReason {
-  // The live side already chose the code: stream busy (4409), taken over, server stopping.
+  // The live side already chose the code: stream busy (4409), taken over, server stopping; the HTTP status follows it.
   if (error instanceof LiveCloseError) return { code: error.closeCode, reason: error.message };
+  // A component ended the stream on purpose and said how each kind of peer is told.
+  if (error instanceof StreamError) return { code: sendableCloseCode(error.close.ws), reason: error.reason, httpStatus: error.close.http };
   if (error instanceof FlvTagTooLargeError) return { code: CLOSE.messageTooBig, reason: error.message };
   if (error instanceof FlvError) return { code: CLOSE.invalidPayload, reason: error.message };
   return { code: CLOSE.internalError, reason: 'internal error' };

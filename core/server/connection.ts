@@ -83,6 +83,9 @@ export abstract class LiveConnection implements ConnectionInfo {
     ({ id: this.id, app: this.app, stream: this.stream, key: this.key, transport: this.transport, address: this.address, query: this.query } = info);
   }
 
-  /** Close with a WebSocket close code (HTTP: the response or request ends) and a reason. */
-  abstract close(code: number, reason: string): void;
+  /**
+   * Close with a WebSocket close code (HTTP: the response or request ends) and a reason. `httpStatus`
+   * overrides the status an HTTP peer that has no answer yet gets (default: the one the code implies).
+   */
+  abstract close(code: number, reason: string, httpStatus?: number): void;
 }

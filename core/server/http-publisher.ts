@@ -54,7 +54,7 @@ export class HttpPublisher extends LiveConnection implements PublishConnection {
     });
   }
 
-  close(code: number, reason: string): void {
+  close(code: number, reason: string, httpStatus = httpStatusFor(code)): void {
     if (this.closed.closing) return;
     this.closed.closing = { code, reason, by: 'server' };
     this.#data.complete();
@@ -62,7 +62,7 @@ export class HttpPublisher extends LiveConnection implements PublishConnection {
       this.#socket.destroy();
       return;
     }
-    this.#respond(httpStatusFor(code), `${reason}\n`);
+    this.#respond(httpStatus, `${reason}\n`);
   }
 
   #respond(status: number, body: string): void {

@@ -43,6 +43,8 @@ export type Framing = 'ws' | 'http';
 export interface AcceptOptions {
   /** Only streams of these apps (default: every app). Lets two pipelines split the URL space. */
   apps?: readonly string[];
+  /** Only streams whose `APP/STREAM` key this takes (a component's `match:`); with `apps`, both must agree. */
+  keys?(key: string): boolean;
   /**
    * Players only: why a player of `key` would be refused at once (a close code and reason), or
    * undefined when it would be served or kept waiting. A HEAD request is answered from this alone,
@@ -66,6 +68,7 @@ export const PUBLISHER_PROTOCOL = 'publisher';
 interface Registration<H> {
   handler: H;
   apps: ReadonlySet<string> | undefined;
+  keys: AcceptOptions['keys'];
   probe: AcceptOptions['probe'];
 }
 
@@ -512,7 +515,7 @@ export class LiveServer implements Lifecycle {
 
   #registrationFor(direction: Direction, framing: Framing, target: StreamTarget): Registration<PublishHandler | PlayerHandler> | undefined {
     const registrations: Registration<PublishHandler | PlayerHandler>[] = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
-    return registrations.find((r) => !r.apps || r.apps.has(target.app));
+    return registrations.find((r) => (!r.apps || r.apps.has(target.app)) && (!r.keys || r.keys(target.key)));
   }
 
   /** Why a new connection cannot be taken now, as an HTTP status and a close code. */
@@ -572,7 +575,7 @@ const ORDINARY_CLOSES: ReadonlySet<number> = new Set([CLOSE.normal, CLOSE.goingA
 const directions = new WeakMap<IncomingMessage, Direction>();
 
 function register<H>(list: Registration<H>[], handler: H, options: AcceptOptions): Unregister {
-  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined, probe: options.probe };
+  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined, keys: options.keys, probe: options.probe };
   list.push(entry);
   return () => {
     const at = list.indexOf(entry);

@@ -90,8 +90,8 @@ function toSession(connection: PublishConnection, options: PublishOptions, done:
     origin: { transport: connection.transport, address: connection.address, query: connection.query },
     data$: data$.pipe(finalize(done)),
     abort(error: Error) {
-      const { code, reason } = closeReasonFor(error);
-      connection.close(code, reason);
+      const { code, reason, httpStatus } = closeReasonFor(error);
+      connection.close(code, reason, httpStatus);
     },
   };
 }

@@ -21,7 +21,7 @@ export function httpFeatures(options: { token?: string; web?: boolean; api?: boo
   return [`  web: ${options.web ?? true}`, api, `  metrics: ${options.metrics ?? true}`].join('\n');
 }
 
-/** The usual live pipeline (publish → demux → timestamps → gop-cache → ws-play, http-play) with `server` lines added. */
+/** The usual live pipeline (publish → demux → timestamps → ws-play, http-play) with `server` lines added. */
 export async function startHttpApp(server: string, env: Record<string, string> = {}): Promise<LiveApp> {
   const yaml = `server:
   host: 127.0.0.1
@@ -30,7 +30,7 @@ ${server}
 pipelines:
   live:
     source: { type: publish, idleTimeoutMs: 30000 }
-    stages: [flv-demux, timestamps, gop-cache]
+    stages: [flv-demux, timestamps]
     sinks: [ws-play, { type: http-play, waitForPublisherMs: 5000 }]
 `;
   const file = join(tempDir('wsflv-http-'), 'pipeline.yaml');

@@ -46,7 +46,7 @@ ${options.server ?? ''}
 pipelines:
   live:
     source: { type: ${source}${options.sourceOptions ? `, ${options.sourceOptions}` : ''} }
-    stages: [flv-demux, timestamps, gop-cache]
+    stages: [flv-demux, timestamps]
     sinks:
 ${sinkLines}
 `;
