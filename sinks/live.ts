@@ -121,9 +121,12 @@ export function feedChannel(
     };
     return new Observable<never>((subscriber) => {
       const publication = registry.publish(key, publishOptions);
+      // Other pipelines may read this stream back (the `live` source): they see what the players see.
+      const tap = registry.taps.open(key, ctx.origin, [...(ctx.origin.via ?? []), ctx.pipeline]);
       // Ends the publication; on purpose (a StreamError) the players are told now, not after the grace period.
       const end = (why: unknown) => {
         const current = publication.active;
+        tap.end();
         publication.end();
         if (current && why instanceof StreamError) registry.end(key, why.close.ws, why.reason);
       };
@@ -131,7 +134,10 @@ export function feedChannel(
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       publication.onRevoked((code, reason) => subscriber.error(new PublisherRevokedError(code, reason)));
       const subscription = data$.subscribe({
-        next: (packet) => publication.push(packet),
+        next: (packet) => {
+          publication.push(packet);
+          tap.push(packet);
+        },
         error: (error: unknown) => {
           end(error);
           subscriber.error(error);

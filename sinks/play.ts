@@ -116,6 +116,11 @@ function playSink(type: string, description: string, transports: readonly PlayTr
       return checkPlaySinks(use, pipeline);
     }
 
+    /** Its streams are fed to the registry under the keys they came with. */
+    writesKeys(_options: PlaySinkOptions, inputs: readonly string[]): readonly string[] {
+      return inputs.filter((glob) => !glob.startsWith('!'));
+    }
+
     create(options: PlaySinkOptions, _pipeline: string, placement?: Placement): SinkInstance {
       const server = requireServer(this.server, this.type);
       const registry = requireRegistry(this.registry, this.type);

@@ -222,3 +222,42 @@ test('gop-cache is refused with what to write instead', async (t) => {
   const [d] = await diagnostics(live('[ws-play]').replace('[flv-demux, timestamps]', '[flv-demux, timestamps, gop-cache]'));
   t.regex(d!.message, /the GOP cache is an option of the play sinks, on by default .* set `gop: \{ maxFrames, maxBytes, maxMs \}` on the play sink/);
 });
+
+test('a pipeline that would read its own output is refused, directly or round a loop', async (t) => {
+  const [self] = await diagnostics(`pipelines:
+  ingest:
+    source: publish
+    stages: [flv-demux]
+    sinks: [ws-play]
+  ladder:
+    source: { type: live, match: "live/*" }
+    sinks: [{ type: republish, key: "{app}/{stream}_480p" }]
+`);
+  t.regex(self!.message, /pipeline `ladder` would read its own output: it reads `live\/\*` and `ladder` writes `live\/\*_480p` \(pipelines\.ladder\.sinks\[0\], `republish`\)/);
+  t.is(self!.path, 'pipelines.ladder.source');
+  await t.notThrowsAsync(loadApp(`pipelines:
+  ingest:
+    source: publish
+    stages: [flv-demux]
+    sinks: [ws-play]
+  ladder:
+    source: { type: live, match: ["live/*", "!live/*_480p"] }
+    sinks: [{ type: republish, key: "{app}/{stream}_480p" }]
+`), 'excluding the rendition breaks the loop');
+  const loop = (await diagnostics(`pipelines:
+  a:
+    source: { type: live, match: "x/*" }
+    sinks: [{ type: republish, key: "y/{stream}" }]
+  b:
+    source: { type: live, match: "y/*" }
+    sinks: [{ type: republish, key: "x/{stream}" }]
+`)).map((d) => d.message);
+  t.is(loop.length, 2, 'both pipelines of the loop are named');
+  t.regex(loop[0]!, /`a` writes `y\/\*` .* then `b` writes `x\/\*`/);
+  const [served] = await diagnostics(`pipelines:
+  again:
+    source: { type: live, match: "live/*" }
+    sinks: [ws-play]
+`);
+  t.regex(served!.message, /pipeline `again` would read its own output/, 'a play sink feeds the keys it reads');
+});

@@ -6,6 +6,7 @@ import type { Lifecycle } from '../pipeline/app.js';
 import { StreamError } from '../pipeline/stream-error.js';
 import { DEFAULT_CHANNEL_SETTINGS, LiveChannel, type ChannelSettings, type LiveStreamStats, type Publication, type PublisherInfo } from './channel.js';
 import type { GopCache } from './gop-cache.js';
+import { LiveStreamTaps } from './stream-taps.js';
 import { DEFAULT_PLAYER_LIMITS, FlushScheduler, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
 import { CLOSE, type PlayerTransport } from './types.js';
 
@@ -62,6 +63,8 @@ const SWEEP_MS = 1000;
 @injectable()
 export class LiveRegistry implements Lifecycle {
   readonly name = 'live-registry';
+  /** Every live stream as packets, for pipelines that read others' output (the `live` source). */
+  readonly taps = new LiveStreamTaps();
   readonly #channels = new Map<string, LiveChannel>();
   readonly #schedulers = new Map<number, FlushScheduler>();
   /** What each channel's byte and tag totals were when last added to the counters. */
@@ -177,6 +180,7 @@ export class LiveRegistry implements Lifecycle {
     this.#sweep = undefined;
     for (const channel of [...this.#channels.values()]) channel.end(CLOSE.goingAway, 'the server is shutting down');
     for (const scheduler of this.#schedulers.values()) scheduler.stop();
+    this.taps.close();
   }
 
   #create(key: string): LiveChannel {

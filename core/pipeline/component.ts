@@ -9,6 +9,8 @@ export interface StreamOrigin {
   transport: 'file' | 'ws' | 'wss' | 'http' | 'https' | (string & {});
   address?: string;
   query?: Record<string, string>;
+  /** A stream read back from the live registry: the pipelines it has already passed through, oldest first. */
+  via?: readonly string[];
 }
 
 /** Progress of a finite stream, for headless runs' progress bar. */

@@ -6,6 +6,7 @@ import { serverConfigSchema, type ServerConfig } from '../server/config.js';
 import type { Component, Role, SinkComponent, SourceComponent, StageComponent } from './component.js';
 import { findMalformedReference, interpolate, protectReferences, restoreReferences } from './interpolate.js';
 import { describeKind, type DataKind } from './kinds.js';
+import { checkKeyFlow } from './key-flow.js';
 import { matchOption } from './match.js';
 import { nearestName, type ComponentRegistry } from './registry.js';
 
@@ -264,7 +265,10 @@ export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegis
   }
   checkIds(parsed, pipelines);
   // Whole-file checks need every pipeline: they run when all resolved, still in the same round.
-  if (complete) runComponentChecks(parsed, pipelines);
+  if (complete) {
+    runComponentChecks(parsed, pipelines);
+    for (const problem of checkKeyFlow(pipelines)) parsed.report(problem.path, problem.message);
+  }
   if (parsed.diagnostics.length > 0) throw new ConfigError(sortDiagnostics(parsed.diagnostics));
   return { file: parsed.file, server, pipelines };
 }

@@ -42,32 +42,53 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * Whether two glob lists can both take some key, as far as can be told without enumerating keys:
- * used to refuse a pipeline that would read its own output. Conservative: "maybe" counts as yes.
+ * Whether some key that `output` produces would be taken by `globs` (its inclusions, less what its
+ * exclusions wholly cover). Decided segment by segment without enumerating keys; where it cannot be
+ * told, the answer is yes, so a doubtful file is refused rather than left to loop.
  */
-export function globsMayOverlap(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  const positives = (globs: readonly string[] | undefined) => {
-    const list = (globs ?? []).filter((g) => !g.startsWith('!'));
-    return list.length === 0 ? ['**'] : list;
-  };
-  return positives(a).some((x) => positives(b).some((y) => globPairMayOverlap(x, y)));
+export function globsMayTake(globs: readonly string[] | undefined, output: string): boolean {
+  const list = globs ?? [];
+  const include = list.filter((g) => !g.startsWith('!'));
+  const exclude = list.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
+  const included = (include.length === 0 ? ['**'] : include).some((g) => globsMeet(g, output));
+  return included && !exclude.some((g) => globCovers(g, output));
 }
 
-/** Two single globs overlap when a key exists that both take; decided segment by segment. */
-function globPairMayOverlap(a: string, b: string): boolean {
-  if (a.includes('**') || b.includes('**')) return true;
-  const sa = a.split('/');
-  const sb = b.split('/');
-  if (sa.length !== sb.length) return false;
-  return sa.every((x, i) => segmentsMayOverlap(x, sb[i]!));
+/** `**` stands for any number of segments; stream keys have two, so globs are compared as two. */
+function segments(glob: string): string[] {
+  if (glob === '**') return ['*', '*'];
+  const parts = glob.split('/').map((p) => (p === '**' ? '*' : p));
+  return parts.length === 1 ? [parts[0]!, '*'] : parts;
 }
 
-function segmentsMayOverlap(a: string, b: string): boolean {
-  if (a.includes('*') || b.includes('*') || a.includes('?') || b.includes('?')) {
-    // A literal against a pattern is exact; two patterns are assumed to meet (conservative).
-    if (!/[*?]/.test(a)) return globToRegExp(b).test(a);
-    if (!/[*?]/.test(b)) return globToRegExp(a).test(b);
-    return true;
-  }
-  return a === b;
+function hasWildcard(segment: string): boolean {
+  return /[*?]/.test(segment);
+}
+
+function globsMeet(a: string, b: string): boolean {
+  const sa = segments(a);
+  const sb = segments(b);
+  return sa.length === sb.length && sa.every((x, i) => segmentsMeet(x, sb[i]!));
+}
+
+function segmentsMeet(a: string, b: string): boolean {
+  if (!hasWildcard(a)) return hasWildcard(b) ? globToRegExp(b).test(a) : a === b;
+  if (!hasWildcard(b)) return globToRegExp(a).test(b);
+  return true;
+}
+
+/** Whether every key `inner` takes is taken by `outer` (false when not sure). */
+function globCovers(outer: string, inner: string): boolean {
+  const so = segments(outer);
+  const si = segments(inner);
+  return so.length === si.length && so.every((o, i) => o === '*' || o === si[i] || (!hasWildcard(si[i]!) && globToRegExp(o).test(si[i]!)));
+}
+
+/**
+ * The keys a template such as `{app}/{stream}_480p` makes from the keys `input` takes, as a glob:
+ * `live/*` gives `live/*_480p`.
+ */
+export function templateGlob(template: string, input: string): string {
+  const [app, stream] = segments(input);
+  return template.replaceAll('{key}', `${app}/${stream}`).replaceAll('{app}', app!).replaceAll('{stream}', stream!);
 }
