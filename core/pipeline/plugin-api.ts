@@ -33,4 +33,6 @@ export { CLOCK, type Clock } from '../clock.js';
 // The host's own zod and rxjs: a plugin that uses these shares one copy with wsflv (no duplicate
 // instances, nothing to install), and its option schemas are the ones the loader validates with.
 export { z } from 'zod';
+// The host's inversify decorators, for plugins written as classes (one container, one metadata store).
+export { inject, injectable, optional } from 'inversify';
 export * as rxjs from 'rxjs';
