@@ -1,10 +1,11 @@
 import type { ContainerModule } from 'inversify';
 import { httpModule } from '../core/http/module.js';
 import { liveModule } from '../core/live/module.js';
+import { rtmpModule } from '../core/rtmp/module.js';
 import { serverModule } from '../core/server/module.js';
 import { sinksModule } from '../sinks/index.js';
 import { sourcesModule } from '../sources/index.js';
 import { stagesModule } from '../stages/index.js';
 
 /** The modules every `wsflv` command loads before plugins: built-in services and components. */
-export const builtinModules: ContainerModule[] = [serverModule, liveModule, httpModule, sourcesModule, stagesModule, sinksModule];
+export const builtinModules: ContainerModule[] = [serverModule, rtmpModule, liveModule, httpModule, sourcesModule, stagesModule, sinksModule];

@@ -70,3 +70,6 @@ export class Amf0Error extends FlvError {
 export class CodecConfigError extends WsflvError {
   constructor(message: string) { super('WSFLV_ERR_CODEC_CONFIG', message); }
 }
+
+/** An RTMP peer broke the protocol (handshake, chunk stream, commands) or a bound; `code` says which. */
+export class RtmpError extends WsflvError {}

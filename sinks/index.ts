@@ -1,8 +1,8 @@
 import { componentModule } from '../core/pipeline/module.js';
 import { FileSink } from './file.js';
-import { HttpPlaySink, PlaySink, WsPlaySink } from './play.js';
+import { HttpPlaySink, PlaySink, RtmpPlaySink, WsPlaySink } from './play.js';
 import { RecordSink } from './record.js';
 import { RepublishSink } from './republish.js';
 
 /** Every built-in sink. */
-export const sinksModule = componentModule(FileSink, PlaySink, WsPlaySink, HttpPlaySink, RecordSink, RepublishSink);
+export const sinksModule = componentModule(FileSink, PlaySink, WsPlaySink, HttpPlaySink, RtmpPlaySink, RecordSink, RepublishSink);

@@ -3,18 +3,19 @@ import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import { WsflvError } from '../core/errors.js';
 import { LIVE_REGISTRY, type LiveRegistry } from '../core/live/registry.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE, type PlayerTransport } from '../core/live/types.js';
+import { RTMP_SERVER, type RtmpServer } from '../core/rtmp/server.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { Component, FileProblem, Placement, SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import type { ComponentUse, PipelineSpec } from '../core/pipeline/config.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 import { compileMatch } from '../core/pipeline/match.js';
-import { LIVE_SERVER, requireServer, type LiveServer } from '../core/server/listener.js';
+import { LIVE_SERVER, requireServer, type AcceptOptions, type LiveServer } from '../core/server/listener.js';
 import { isValidName } from '../core/server/routes.js';
 import { FEED_OPTIONS, feedChannel, liveSinkOptions, playOptions } from './live.js';
 
 /** How players may connect to a play sink. */
-export const PLAY_TRANSPORTS = ['ws', 'http'] as const;
+export const PLAY_TRANSPORTS = ['ws', 'http', 'rtmp'] as const;
 export type PlayTransport = (typeof PLAY_TRANSPORTS)[number];
 
 const apps = z
@@ -29,7 +30,7 @@ export const oneTransportOptions = liveSinkOptions.extend({ apps }).strict();
 /** Options of `play`: the same, and the transports it serves. */
 export const playSinkOptions = oneTransportOptions
   .extend({
-    transports: z.array(z.enum(PLAY_TRANSPORTS)).min(1).default([...PLAY_TRANSPORTS]).describe('how players may connect (default: every transport)'),
+    transports: z.array(z.enum(PLAY_TRANSPORTS)).min(1).optional().describe('how players may connect (default: WebSocket, HTTP, and RTMP when `server.rtmp` is set)'),
   })
   .strict();
 
@@ -46,7 +47,8 @@ function isPlaySink(use: ComponentUse<Component>): boolean {
 }
 
 function transportsOf(use: ComponentUse<Component>): readonly PlayTransport[] {
-  return ((use.component as PlaySinkComponent).transports ?? use.options.transports) as readonly PlayTransport[];
+  const component = use.component as PlaySinkComponent;
+  return (component.transports ?? use.options.transports ?? component.defaultTransports()) as readonly PlayTransport[];
 }
 
 /**
@@ -89,6 +91,8 @@ interface PlaySinkComponent extends SinkComponent {
   readonly feedsLive: true;
   /** Fixed for `ws-play`/`http-play`; undefined for `play`, whose `transports` option says. */
   readonly transports: readonly PlayTransport[] | undefined;
+  /** What `play` serves without `transports`: WebSocket, HTTP, and RTMP when the server has it. */
+  defaultTransports(): readonly PlayTransport[];
 }
 
 /**
@@ -110,7 +114,12 @@ function playSink(type: string, description: string, transports: readonly PlayTr
       // Optional so loading the built-in components never requires the live services; using this one does.
       @inject(LIVE_SERVER) @optional() readonly server: LiveServer | undefined,
       @inject(LIVE_REGISTRY) @optional() readonly registry: LiveRegistry | undefined,
+      @inject(RTMP_SERVER) @optional() readonly rtmp: RtmpServer | undefined,
     ) {}
+
+    defaultTransports(): readonly PlayTransport[] {
+      return ['ws', 'http', ...(this.rtmp?.enabled ? (['rtmp'] as const) : [])];
+    }
 
     check(use: ComponentUse<Component>, pipeline: PipelineSpec): FileProblem[] {
       return checkPlaySinks(use, pipeline);
@@ -122,18 +131,20 @@ function playSink(type: string, description: string, transports: readonly PlayTr
     }
 
     create(options: PlaySinkOptions, _pipeline: string, placement?: Placement): SinkInstance {
-      const server = requireServer(this.server, this.type);
       const registry = requireRegistry(this.registry, this.type);
       const perPlayer = playOptions(options);
-      const keys = placement?.match ? compileMatch(placement.match) : undefined;
-      const unregister = [...new Set(transports ?? options.transports)].map((framing) =>
-        server.acceptPlayers(framing, (player) => registry.play(player, perPlayer), {
-          apps: options.apps,
-          keys,
-          // What a GET would get at once, for a HEAD: 404 unless the stream is live or players may wait for it.
-          probe: (key) => (registry.has(key) || (perPlayer.waitForPublisherMs ?? 0) > 0 ? undefined : { code: CLOSE.streamNotFound, reason: `no stream is being published at ${key}` }),
-        }),
-      );
+      const accept: AcceptOptions = {
+        apps: options.apps,
+        ...(placement?.match ? { keys: compileMatch(placement.match) } : {}),
+        // What a player would get at once (a HEAD is answered from this): 404 unless the stream is live or players may wait for it.
+        probe: (key) => (registry.has(key) || (perPlayer.waitForPublisherMs ?? 0) > 0 ? undefined : { code: CLOSE.streamNotFound, reason: `no stream is being published at ${key}` }),
+      };
+      const handler = (player: PlayerTransport) => registry.play(player, perPlayer);
+      const unregister = [...new Set(transports ?? options.transports ?? this.defaultTransports())].map((transport) => {
+        if (transport !== 'rtmp') return requireServer(this.server, this.type).acceptPlayers(transport, handler, accept);
+        if (!this.rtmp?.enabled) throw new WsflvError('WSFLV_ERR_NO_RTMP', `\`${this.type}\` serves RTMP players: turn RTMP on in \`server.rtmp\` (e.g. \`rtmp: { port: 1935 }\`)`);
+        return this.rtmp.acceptPlayers(handler, accept);
+      });
       return {
         consume: (ctx: StreamContext, data$: Observable<MediaPacket>) => feedChannel(registry, ctx, data$, options),
         close: () => unregister.forEach((undo) => undo()),
@@ -149,3 +160,5 @@ export const PlaySink = playSink('play', 'Serves live streams to players over We
 export const WsPlaySink = playSink('ws-play', 'Serves live streams to WebSocket-FLV players (ws:// and wss://)', ['ws']);
 /** HTTP-FLV players: `GET http://HOST/APP/STREAM.flv` (or `/play?app=…&stream=…`), chunked, no caching. */
 export const HttpPlaySink = playSink('http-play', 'Serves live streams to HTTP-FLV players (http:// and https://)', ['http']);
+/** RTMP players: `ffplay rtmp://HOST:1935/APP/STREAM`, `ffmpeg -i rtmp://…`, VLC (needs `server.rtmp`). */
+export const RtmpPlaySink = playSink('rtmp-play', 'Serves live streams to RTMP players (rtmp:// and rtmps://)', ['rtmp']);

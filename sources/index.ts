@@ -1,9 +1,7 @@
 import { componentModule } from '../core/pipeline/module.js';
 import { FileSource } from './file.js';
-import { HttpPublishSource } from './http-publish.js';
 import { LiveSource } from './live.js';
-import { PublishSource } from './publish.js';
-import { WsPublishSource } from './ws-publish.js';
+import { HttpPublishSource, PublishSource, RtmpPublishSource, WsPublishSource } from './publish.js';
 
 /** Every built-in source. */
-export const sourcesModule = componentModule(FileSource, WsPublishSource, HttpPublishSource, PublishSource, LiveSource);
+export const sourcesModule = componentModule(FileSource, WsPublishSource, HttpPublishSource, RtmpPublishSource, PublishSource, LiveSource);

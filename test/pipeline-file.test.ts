@@ -8,10 +8,11 @@ test('the bundled pipeline.yaml validates, with defaults and with overrides from
   const logger = createLogger({ level: 'silent' });
   const defaults = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', {}), { modules: builtinModules, logger });
   t.is(defaults.config.server.port, 8080);
+  t.is(defaults.config.server.rtmp?.port, 1935, 'RTMP is on');
   const live = defaults.config.pipelines.find((p) => p.name === 'live')!;
   t.deepEqual(
     [live.source, ...live.stages, ...live.sinks].map((c) => c.component.type),
-    ['publish', 'flv-demux', 'timestamps', 'ws-play', 'http-play'],
+    ['publish', 'flv-demux', 'timestamps', 'ws-play', 'http-play', 'rtmp-play'],
   );
   const custom = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', { PORT: '9123', HOST: '127.0.0.1' }), { modules: builtinModules, logger });
   t.is(custom.config.server.port, 9123);
@@ -27,6 +28,6 @@ test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording
   const logger = createLogger({ level: 'silent' });
   const app = await App.fromParsed(new ParsedConfigFile('pipeline.yaml', enabled, {}), { modules: builtinModules, logger });
   const live = app.config.pipelines.find((p) => p.name === 'live')!;
-  t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'record']);
+  t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'rtmp-play', 'record']);
   t.truthy((app.config.server as { hooks?: { on_publish?: string } }).hooks?.on_publish);
 });

@@ -7,6 +7,7 @@ import type { MediaPacket } from '../media/packet.js';
 import type { TrackInfo } from '../media/track.js';
 import type { StreamOrigin } from '../pipeline/component.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
+import { framerFor } from './framing.js';
 import { httpChunk } from './http-chunk.js';
 import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
 import { CLOSE, type PlayerTransport } from './types.js';
@@ -17,6 +18,8 @@ export class FramedBuffer implements Frameable {
   readonly flv: Buffer;
   #ws: Buffer | undefined;
   #http: Buffer | undefined;
+  /** Framings registered by other transports (core/live/framing.ts), built on first use. */
+  #other: Map<string, Buffer> | undefined;
 
   /** `ws`: the WebSocket frame when it was built with the FLV bytes (they are then a view into it). */
   constructor(flv: Buffer, ws?: Buffer) {
@@ -25,7 +28,15 @@ export class FramedBuffer implements Frameable {
   }
 
   framed(framing: Framing): Buffer {
-    return framing === 'ws' ? (this.#ws ??= wsBinaryFrame(this.flv)) : (this.#http ??= httpChunk(this.flv));
+    // The two built-in framings keep their own fields: they are on the hot path of every tag.
+    if (framing === 'ws') return (this.#ws ??= wsBinaryFrame(this.flv));
+    if (framing === 'http') return (this.#http ??= httpChunk(this.flv));
+    let framed = this.#other?.get(framing);
+    if (!framed) {
+      framed = framerFor(framing)(this.flv);
+      (this.#other ??= new Map()).set(framing, framed);
+    }
+    return framed;
   }
 }
 

@@ -6,7 +6,7 @@ import type { Observable } from 'rxjs';
  */
 
 /** Transport a connection arrived on. */
-export type LiveTransport = 'ws' | 'wss' | 'http' | 'https';
+export type LiveTransport = 'ws' | 'wss' | 'http' | 'https' | 'rtmp' | 'rtmps';
 
 /** What every live connection knows about itself, for logs, hooks and the API. */
 export interface ConnectionInfo {
@@ -45,7 +45,7 @@ export interface PlayerTransport extends ConnectionInfo {
    * Frame FLV bytes for this transport (a WebSocket binary frame, an HTTP chunk). The fan-out calls it
    * once per tag per transport kind and caches the result, so framing is not per player.
    */
-  readonly framing: 'ws' | 'http';
+  readonly framing: 'ws' | 'http' | (string & {});
   /** Bytes accepted but not yet handed to the kernel (ws bufferedAmount / socket.writableLength). */
   readonly queuedBytes: number;
   /**
@@ -65,9 +65,16 @@ export interface PublishConnection extends ConnectionInfo {
   data$: Observable<Buffer>;
   /**
    * Close the publisher with a WebSocket close code (HTTP: status / socket end) and a reason;
-   * `httpStatus` overrides the status the code implies, for an HTTP publisher not yet answered.
+   * `detail` overrides what the code implies for an HTTP publisher not yet answered, or an RTMP one.
    */
-  close(code: number, reason: string, httpStatus?: number): void;
+  close(code: number, reason: string, detail?: CloseDetail): void;
+}
+
+/** What a close means in other protocols than WebSocket, when the code alone does not say it. */
+export interface CloseDetail {
+  httpStatus?: number;
+  /** A NetStream status code, e.g. `NetStream.Publish.BadName`. */
+  rtmpStatus?: string;
 }
 
 /** WebSocket close codes used by the live server, stable across versions. */

@@ -18,7 +18,7 @@ export interface AdmissionRequest {
   direction: Direction;
   /** The request's HTTP method: GET for a WebSocket handshake; HEAD for a probe that opens nothing. */
   method: string;
-  framing: 'ws' | 'http';
+  framing: 'ws' | 'http' | 'rtmp';
   transport: LiveTransport;
   target: StreamTarget;
   /** The id the connection gets if it is let in (ConnectionInfo.id). */

@@ -1,14 +1,14 @@
 import { FlvError, FlvTagTooLargeError } from '../errors.js';
 import { LiveCloseError } from '../live/registry.js';
-import { CLOSE } from '../live/types.js';
+import { CLOSE, type CloseDetail } from '../live/types.js';
 import { StreamError } from '../pipeline/stream-error.js';
 
 /** A close code and the reason sent with it. */
 export interface CloseReason {
   code: number;
   reason: string;
-  /** For an HTTP peer that has no answer yet, when the code's own status is not the one meant. */
-  httpStatus?: number;
+  /** For HTTP and RTMP peers, when the code alone does not say what is meant. */
+  detail?: CloseDetail;
 }
 
 /**
@@ -19,7 +19,7 @@ export function closeReasonFor(error: Error): CloseReason {
   // The live side already chose the code: stream busy (4409), taken over, server stopping; the HTTP status follows it.
   if (error instanceof LiveCloseError) return { code: error.closeCode, reason: error.message };
   // A component ended the stream on purpose and said how each kind of peer is told.
-  if (error instanceof StreamError) return { code: sendableCloseCode(error.close.ws), reason: error.reason, httpStatus: error.close.http };
+  if (error instanceof StreamError) return { code: sendableCloseCode(error.close.ws), reason: error.reason, detail: { httpStatus: error.close.http, rtmpStatus: error.close.rtmp } };
   if (error instanceof FlvTagTooLargeError) return { code: CLOSE.messageTooBig, reason: error.message };
   if (error instanceof FlvError) return { code: CLOSE.invalidPayload, reason: error.message };
   return { code: CLOSE.internalError, reason: 'internal error' };

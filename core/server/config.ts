@@ -82,6 +82,19 @@ export const serverConfigSchema = z
       })
       .strict()
       .default({}),
+    rtmp: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(1935).describe('TCP port for RTMP (0 = any free port)'),
+        host: z.string().min(1).optional().describe('address to listen on (default: the server host)'),
+        tls: z.boolean().default(false).describe('RTMPS: TLS with the key and certificate of `server.tls`'),
+        chunkSize: z.number().int().min(128).max(16 * 1024 * 1024).default(60_000).describe('outgoing chunk size announced to every RTMP peer'),
+        handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(5_000).describe('a peer that has not finished the handshake by then is cut'),
+        idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('a connected peer that sends nothing for this long (and is not playing) is cut'),
+        maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024).describe('largest RTMP message a peer may send; a bigger one closes it'),
+      })
+      .strict()
+      .optional()
+      .describe('RTMP (and RTMPS) publishers and players on their own port; off when absent'),
     web: feature({}, 'GET /: a page listing the live streams, playing the one picked with mpegts.js (needs `api`)'),
     api: feature(
       { token: token.describe('bearer token the API asks for (Authorization: Bearer TOKEN); unset = open; /api/health is always open') },

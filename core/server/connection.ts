@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ConnectionInfo, LiveTransport } from '../live/types.js';
+import type { CloseDetail, ConnectionInfo, LiveTransport } from '../live/types.js';
 import type { StreamTarget } from './routes.js';
 
 export type Role = 'publisher' | 'player';
@@ -84,8 +84,8 @@ export abstract class LiveConnection implements ConnectionInfo {
   }
 
   /**
-   * Close with a WebSocket close code (HTTP: the response or request ends) and a reason. `httpStatus`
-   * overrides the status an HTTP peer that has no answer yet gets (default: the one the code implies).
+   * Close with a WebSocket close code (HTTP: the response or request ends) and a reason. `detail`
+   * overrides what other protocols are told (default: what the code implies).
    */
-  abstract close(code: number, reason: string, httpStatus?: number): void;
+  abstract close(code: number, reason: string, detail?: CloseDetail): void;
 }

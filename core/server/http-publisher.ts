@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Observable, Subject } from 'rxjs';
-import { CLOSE, type ConnectionInfo, type PublishConnection } from '../live/types.js';
+import { CLOSE, type CloseDetail, type ConnectionInfo, type PublishConnection } from '../live/types.js';
 import { LiveConnection } from './connection.js';
 import { httpStatusFor } from './close.js';
 
@@ -54,7 +54,8 @@ export class HttpPublisher extends LiveConnection implements PublishConnection {
     });
   }
 
-  close(code: number, reason: string, httpStatus = httpStatusFor(code)): void {
+  close(code: number, reason: string, detail?: CloseDetail): void {
+    const httpStatus = detail?.httpStatus ?? httpStatusFor(code);
     if (this.closed.closing) return;
     this.closed.closing = { code, reason, by: 'server' };
     this.#data.complete();

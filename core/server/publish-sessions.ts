@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CLOSE, type PublishConnection } from '../live/types.js';
 import type { SourceInstance, StreamSession } from '../pipeline/component.js';
 import { closeReasonFor } from './close.js';
-import type { Framing, LiveServer } from './listener.js';
+import type { AcceptOptions, Unregister } from './listener.js';
 import { isValidName } from './routes.js';
 
 /** Options every publish source takes, so ws-publish and http-publish read the same in YAML. */
@@ -27,11 +27,15 @@ export const publishOptionsSchema = z
 export type PublishOptions = z.infer<typeof publishOptionsSchema>;
 
 /**
- * The body of a publish source: one StreamSession per publisher arriving over `framings`. A session's
+ * The body of a publish source: one StreamSession per publisher arriving through `acceptors` (each a
+ * listener's acceptPublishers for one transport). A session's
  * abort() closes its publisher with a code naming the failure (1007 bad FLV, 1009 tag too large);
  * stop() refuses newcomers and tells current publishers the server is going away.
  */
-export function publishSessions(server: LiveServer, framings: readonly Framing[], options: PublishOptions): SourceInstance {
+export function publishSessions(
+  acceptors: readonly ((handler: (connection: PublishConnection) => void, options: AcceptOptions) => Unregister)[],
+  options: PublishOptions,
+): SourceInstance {
   const active = new Set<PublishConnection>();
   // Publishers can arrive between the listener starting and the runtime subscribing: they wait here.
   const pending: StreamSession[] = [];
@@ -48,7 +52,7 @@ export function publishSessions(server: LiveServer, framings: readonly Framing[]
     if (subscriber) subscriber.next(session);
     else pending.push(session);
   };
-  const unregister = framings.map((framing) => server.acceptPublishers(framing, accept, { apps: options.apps }));
+  const unregister = acceptors.map((acceptPublishers) => acceptPublishers(accept, { apps: options.apps }));
 
   const sessions$ = new Observable<StreamSession>((s) => {
     subscriber = s;
@@ -90,8 +94,8 @@ function toSession(connection: PublishConnection, options: PublishOptions, done:
     origin: { transport: connection.transport, address: connection.address, query: connection.query },
     data$: data$.pipe(finalize(done)),
     abort(error: Error) {
-      const { code, reason, httpStatus } = closeReasonFor(error);
-      connection.close(code, reason, httpStatus);
+      const { code, reason, detail } = closeReasonFor(error);
+      connection.close(code, reason, detail);
     },
   };
 }

@@ -5,13 +5,14 @@ import { liveModule } from '../../core/live/module.js';
 import { App } from '../../core/pipeline/app.js';
 import { ParsedConfigFile } from '../../core/pipeline/config.js';
 import { LIVE_SERVER, type LiveServer } from '../../core/server/listener.js';
+import { rtmpModule } from '../../core/rtmp/module.js';
 import { serverModule } from '../../core/server/module.js';
 import { sinksModule } from '../../sinks/index.js';
 import { sourcesModule } from '../../sources/index.js';
 import { stagesModule } from '../../stages/index.js';
 import { tempDir } from './app.js';
 
-export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, liveModule];
+export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, rtmpModule, liveModule];
 
 export interface LiveApp {
   app: App;
