@@ -12,22 +12,23 @@ export function parseLiveUrl(text: string): URL {
   } catch {
     throw new UsageError(`not a URL: ${text}`);
   }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
-    throw new UsageError(`unsupported URL scheme ${url.protocol} (use ws://, wss://, http:// or https://)`);
+  if (!['ws:', 'wss:', 'http:', 'https:', 'rtmp:', 'rtmps:'].includes(url.protocol)) {
+    throw new UsageError(`unsupported URL scheme ${url.protocol} (use ws://, wss://, http://, https://, rtmp:// or rtmps://)`);
   }
   return url;
 }
 
 export const isWebSocketUrl = (url: URL) => url.protocol === 'ws:' || url.protocol === 'wss:';
+export const isRtmpUrl = (url: URL) => url.protocol === 'rtmp:' || url.protocol === 'rtmps:';
 
 /** The server's answer when it refuses or ends a connection: a close code or HTTP status, and a reason. */
 export class LinkClosed extends Error {
   constructor(
     readonly code: number,
     readonly reason: string,
-    readonly transport: 'ws' | 'http',
+    readonly transport: 'ws' | 'http' | 'rtmp',
   ) {
-    super(transport === 'ws' ? `server closed the connection: ${code}${reason ? ` ${reason}` : ''}` : `server answered ${code}${reason ? `: ${reason}` : ''}`);
+    super(transport === 'http' ? `server answered ${code}${reason ? `: ${reason}` : ''}` : transport === 'rtmp' ? `server ended the RTMP stream${reason ? `: ${reason}` : ''}` : `server closed the connection: ${code}${reason ? ` ${reason}` : ''}`);
   }
 }
 

@@ -2,8 +2,9 @@ import { createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
+import { RtmpClient } from '../core/rtmp/client.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
-import { describeTransfer, isWebSocketUrl, LinkClosed, openHttp, openWebSocket, parseLiveUrl, readBody, StatusLine } from './live-link.js';
+import { describeTransfer, isRtmpUrl, isWebSocketUrl, LinkClosed, openHttp, openWebSocket, parseLiveUrl, readBody, StatusLine } from './live-link.js';
 
 /** Close codes that mean the stream ended as it should: normal, server going away, stream ended. */
 const ENDED_CODES = new Set([1000, 1001, 4410]);
@@ -16,7 +17,7 @@ export const playCommand: Command = {
 Connects to URL as a player and writes the FLV it receives to FILE ('-' for stdout), until the server
 ends the stream or --seconds have passed. A recording cut by --seconds ends on a tag boundary.
 
-URL forms:  ws://HOST/APP/STREAM.flv   ws://HOST/play?app=APP&stream=STREAM   http://HOST/APP/STREAM.flv
+URL forms:  ws://HOST/APP/STREAM.flv   ws://HOST/play?app=APP&stream=STREAM   http://HOST/APP/STREAM.flv   rtmp://HOST/APP/STREAM
 and wss:// / https:// for TLS.
 
 Progress goes to stderr. Exit code: 0 when --seconds elapsed or the server ended the stream normally,
@@ -59,7 +60,8 @@ Options:
     let outcome: Outcome;
     try {
       status.start();
-      outcome = await (isWebSocketUrl(url) ? playWebSocket(url, recorder, seconds, values.insecure ?? false) : playHttp(url, recorder, seconds, values.insecure ?? false));
+      const insecure = values.insecure ?? false;
+      outcome = await (isRtmpUrl(url) ? playRtmp(url, recorder, seconds, insecure) : isWebSocketUrl(url) ? playWebSocket(url, recorder, seconds, insecure) : playHttp(url, recorder, seconds, insecure));
     } catch (error) {
       outcome = { ok: false, why: (error as Error).message };
     }
@@ -172,6 +174,39 @@ async function playWebSocket(url: URL, recorder: Recorder, seconds: number | und
       resolve({ ok: ENDED_CODES.has(code), why });
     });
     socket.resume();
+  });
+}
+
+async function playRtmp(url: URL, recorder: Recorder, seconds: number | undefined, insecure: boolean): Promise<Outcome> {
+  let client: RtmpClient;
+  try {
+    client = await RtmpClient.play(url.href, { rejectUnauthorized: !insecure });
+  } catch (error) {
+    return { ok: false, why: (error as Error).message };
+  }
+  return new Promise<Outcome>((resolve) => {
+    let byTimer = false;
+    const timer = seconds === undefined ? undefined : setTimeout(() => {
+      byTimer = true;
+      client.close();
+    }, seconds * 1000);
+    client.flv$.subscribe({
+      next: (chunk) => {
+        // RTMP has no flow control of its own to pause: the output's backpressure is TCP's.
+        if (!byTimer && !recorder.push(chunk)) {
+          client.socket.pause();
+          recorder.afterDrain(() => client.socket.resume());
+        }
+      },
+      error: (error: Error) => {
+        clearTimeout(timer);
+        resolve(byTimer ? { ok: true, byTimer: true } : { ok: false, why: error.message });
+      },
+      complete: () => {
+        clearTimeout(timer);
+        resolve(byTimer ? { ok: true, byTimer: true } : { ok: !client.lastStatus, why: client.lastStatus ?? 'the server ended the stream' });
+      },
+    });
   });
 }
 

@@ -6,7 +6,8 @@ import { FlvError } from '../core/errors.js';
 import { muxTag } from '../core/flv/muxer.js';
 import { readFlvTags } from '../core/flv/tag-reader.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
-import { describeTransfer, isWebSocketUrl, LinkClosed, openHttp, openWebSocket, parseLiveUrl, readBody, StatusLine } from './live-link.js';
+import { RtmpClient } from '../core/rtmp/client.js';
+import { describeTransfer, isRtmpUrl, isWebSocketUrl, LinkClosed, openHttp, openWebSocket, parseLiveUrl, readBody, StatusLine } from './live-link.js';
 
 /** Unpaced sends are gathered into messages of about this size: fewer writes, any chunking is valid. */
 const BATCH_BYTES = 64 * 1024;
@@ -37,6 +38,7 @@ URL forms:
   ws://HOST/APP/STREAM.flv                (subprotocol "publisher" is sent)
   ws://HOST/publish?app=APP&stream=STREAM
   http://HOST/APP/STREAM.flv              (chunked POST)
+  rtmp://HOST[:1935]/APP/STREAM           (RTMP publish; any RTMP server)
 and wss:// / https:// for TLS.
 
 Progress goes to stderr. Exit code: 0 when everything was sent and the server accepted it, 1 when the
@@ -72,7 +74,7 @@ Options:
 
     let uplink: Uplink;
     try {
-      uplink = isWebSocketUrl(url) ? await wsUplink(url, insecure) : httpUplink(url, insecure);
+      uplink = isRtmpUrl(url) ? await rtmpUplink(url, insecure) : isWebSocketUrl(url) ? await wsUplink(url, insecure) : httpUplink(url, insecure);
     } catch (error) {
       console.error(`wsflv publish: ${url.href}: ${(error as Error).message}`);
       return 1;
@@ -198,6 +200,40 @@ async function wsUplink(url: URL, insecure: boolean): Promise<Uplink> {
     },
     abort() {
       ws.terminate();
+    },
+  };
+}
+
+/** RTMP: the batches are whole FLV tags (and the header, which RTMP does not carry); each tag is one message. */
+async function rtmpUplink(url: URL, insecure: boolean): Promise<Uplink> {
+  const client = await RtmpClient.publish(url.href, { rejectUnauthorized: !insecure });
+  let finishing = false;
+  const failed = new Promise<never>((_resolve, reject) => {
+    client.socket.once('close', () => {
+      if (!finishing || client.lastStatus) reject(new LinkClosed(0, client.lastStatus ?? 'connection closed', 'rtmp'));
+    });
+  });
+  failed.catch(() => {});
+  return {
+    failed,
+    async send(chunk) {
+      let at = chunk.length >= 13 && chunk.toString('latin1', 0, 3) === 'FLV' ? chunk.readUInt32BE(5) + 4 : 0;
+      while (chunk.length - at >= 15) {
+        const size = chunk.readUIntBE(at + 1, 3);
+        client.sendTag(chunk.subarray(at, at + 11 + size + 4));
+        at += 11 + size + 4;
+      }
+      if (client.queuedBytes >= HIGH_WATER) await Promise.race([once(client.socket, 'drain'), failed]);
+    },
+    async finish() {
+      finishing = true;
+      // Give a refusal sent after the last tag the time to arrive, then unpublish.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      client.close();
+      await Promise.race([once(client.socket, 'close'), failed]);
+    },
+    abort() {
+      client.socket.destroy();
     },
   };
 }
