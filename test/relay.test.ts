@@ -1,0 +1,60 @@
+import { createServer } from 'node:net';
+import test from 'ava';
+import { startNms } from '../bench/lib/nms.js';
+import { METRICS } from '../core/metrics.js';
+import { ffprobe } from './helpers/ffprobe.js';
+import { eventually, publishLoop } from './helpers/http-app.js';
+import { startLiveApp } from './helpers/live-app.js';
+import { parseFlv, RecordingSocket } from './helpers/live-clients.js';
+
+const PLAYER = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864';
+const frames = (data: Buffer) => parseFlv(data).packets.filter((p) => !p.config && p.kind !== 'script');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// node-media-server is the remote: a push that finds it down retries until it is up, ffprobe reads
+// what we pushed back from it, and a pull brings it home under another key.
+test.serial('push to a remote that is down at first, then up: local players never notice; ffprobe reads it from the remote; pull brings it back', async (t) => {
+  const [httpPort, rtmpPort] = [await freePort(), await freePort()];
+  const live = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
+pipelines:
+  live:
+    source: ws-publish
+    stages: [flv-demux, timestamps]
+    sinks:
+      - { type: ws-play, ${PLAYER} }
+      - { type: push, url: "rtmp://127.0.0.1:${rtmpPort}/live/{stream}", retryMinMs: 200, retryMaxMs: 400 }
+  back:
+    source: { type: pull, url: "rtmp://127.0.0.1:${rtmpPort}/live/cam", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: ws-play, match: "pulled/*", ${PLAYER} }]
+`);
+  t.teardown(() => live.stop());
+  const local = new RecordingSocket(`${live.url('ws')}/live/cam.flv`);
+  await local.opened;
+  const publisher = await publishLoop(`${live.url('ws')}/live/cam.flv`);
+  t.teardown(() => publisher.stop());
+  await local.received(100_000, 20_000);
+  const metrics = live.app.container.get(METRICS);
+  await eventually(async () => (await metrics.registry.getSingleMetric('wsflv_push_connects_total')!.get()).values.some((v) => v.labels.outcome === 'failed' && v.value >= 2), 20_000, 'failed push attempts');
+  const before = local.bytes;
+  const nms = await startNms(httpPort, rtmpPort);
+  t.teardown(() => nms.kill('SIGKILL'));
+  await eventually(async () => (await metrics.registry.getSingleMetric('wsflv_push_connects_total')!.get()).values.some((v) => v.labels.outcome === 'ok'), 20_000, 'a push connection');
+  const probe = await ffprobe(`rtmp://127.0.0.1:${rtmpPort}/live/cam`, ['-read_intervals', '%+2']);
+  t.deepEqual(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:aac', 'video:h264'], 'the remote has what we pushed');
+  const pulled = new RecordingSocket(`${live.url('ws')}/pulled/cam.flv`);
+  await pulled.opened;
+  await pulled.received(100_000, 20_000);
+  t.true(frames(pulled.data).length > 10, 'the pulled stream plays locally');
+  t.true(local.bytes > before, 'local players kept receiving all along');
+  pulled.ws.close();
+  local.ws.close();
+});
