@@ -87,3 +87,22 @@ test('a refused RTMP publisher hears why; a malformed peer is cut while another 
   await player.received(before + 20_000, 15_000);
   t.pass();
 });
+
+test('signed URLs apply to RTMP: an unsigned publisher is refused as Unauthorized, a signed one gets in, a signed player plays', async (t) => {
+  const { signUrl } = await import('../core/access/signed-url.js');
+  const live = await start(`  auth:
+    apps:
+      live: { publishSecret: pub-secret-0123456789, playSecret: play-secret-0123456789 }`);
+  t.teardown(() => live.stop());
+  const unsigned = await run('ffmpeg', ['-v', 'error', '-re', '-i', FIXTURE, '-t', '1', '-c', 'copy', '-f', 'flv', `${live.rtmp}/live/s`], { timeout: 30_000 }).catch((e: { stderr: string }) => e);
+  t.regex((unsigned as { stderr: string }).stderr ?? '', /signature required/);
+  const expires = Math.floor(Date.now() / 1000) + 600;
+  const signedPublish = signUrl(`${live.rtmp}/live/s`, 'pub-secret-0123456789', expires);
+  const publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-i', FIXTURE, '-c', 'copy', '-f', 'flv', signedPublish], { stdio: 'ignore' });
+  t.teardown(() => publisher.kill('SIGKILL'));
+  const signedPlay = signUrl(`${live.rtmp}/live/s`, 'play-secret-0123456789', expires);
+  const probe = await ffprobe(signedPlay, ['-read_intervals', '%+1']);
+  t.is(probe.streams.length, 2);
+  const refused = await ffprobe(`${live.rtmp}/live/s`).catch((e: Error) => e);
+  t.true(refused instanceof Error, 'an unsigned player is refused');
+});

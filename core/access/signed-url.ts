@@ -56,12 +56,21 @@ export function signUrl(url: string, secret: string, expires: number): string {
   } catch {
     throw new Error(`not an absolute URL: ${url}`);
   }
-  if (!/^(wss?|https?):$/.test(parsed.protocol)) throw new Error(`not a ws://, wss://, http:// or https:// URL: ${url}`);
+  if (!/^(wss?|https?|rtmps?):$/.test(parsed.protocol)) throw new Error(`not a ws://, wss://, http://, https://, rtmp:// or rtmps:// URL: ${url}`);
   if (!Number.isSafeInteger(expires) || expires < 0 || !EXPIRES.test(String(expires))) throw new Error(`expires must be UNIX seconds, got ${expires}`);
-  const match = matchRequest(`${parsed.pathname}${parsed.search}`);
-  if (match.kind === 'invalid') throw new Error(`not a stream URL: ${match.message}`);
-  if (match.kind === 'other') throw new Error(`not a stream URL (/APP/STREAM.flv, /publish?app=&stream=, /play?app=&stream=): ${url}`);
-  const { app, stream } = match.target;
+  let app: string;
+  let stream: string;
+  if (parsed.protocol.startsWith('rtmp')) {
+    // rtmp://HOST/APP/STREAM: the query rides on the stream name, as RTMP clients send it.
+    const parts = parsed.pathname.split('/').filter(Boolean);
+    if (parts.length !== 2) throw new Error(`not an RTMP stream URL (rtmp://HOST/APP/STREAM): ${url}`);
+    [app, stream] = parts as [string, string];
+  } else {
+    const match = matchRequest(`${parsed.pathname}${parsed.search}`);
+    if (match.kind === 'invalid') throw new Error(`not a stream URL: ${match.message}`);
+    if (match.kind === 'other') throw new Error(`not a stream URL (/APP/STREAM.flv, /publish?app=&stream=, /play?app=&stream=): ${url}`);
+    ({ app, stream } = match.target);
+  }
   parsed.searchParams.delete('expires');
   parsed.searchParams.delete('sign');
   parsed.searchParams.append('expires', String(expires));
