@@ -191,3 +191,24 @@ test('with an API token, the page asks for it and then lists the streams', async
   // The refused first poll is the one console error a browser logs (the 401); nothing else.
   t.deepEqual(errors.filter((e) => !/401/.test(e)), []);
 });
+
+test('the Publish panel shows the RTMP command and OBS settings, and a signed key when the app asks for one', async (t) => {
+  const app = await live(t, `${httpFeatures()}
+  rtmp: { port: 0 }
+  auth:
+    apps:
+      live: { publishSecret: page-publish-secret-123 }`);
+  const { RTMP_SERVER } = await import('../core/rtmp/server.js');
+  const rtmp = new URL(app.app.container.get(RTMP_SERVER).url());
+  const { page, errors } = await openPage(t, { viewport: { width: 1024, height: 900 } });
+  await page.goto(`${app.url('http')}/`, { waitUntil: 'load' });
+  await page.locator('#rtmp-block').waitFor({ state: 'visible', timeout: 30_000 });
+  t.is(await page.locator('#obs-server').textContent(), `rtmp://127.0.0.1:${rtmp.port}/live`);
+  t.regex((await page.locator('#cmd-rtmp').textContent()) ?? '', new RegExp(`-f flv rtmp://127\\.0\\.0\\.1:${rtmp.port}/live/cam1$`));
+  t.is(await page.locator('#obs-key').textContent(), 'cam1?expires=…&sign=…');
+  t.true(await page.locator('#obs-sign').isVisible());
+  await page.locator('#publish-key').fill('other/show');
+  t.is(await page.locator('#obs-key').textContent(), 'show', 'an app without a publish secret takes a plain key');
+  t.false(await page.locator('#obs-sign').isVisible());
+  t.deepEqual(errors, []);
+});

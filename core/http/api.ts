@@ -6,6 +6,7 @@ import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { CLOSE } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
+import { RTMP_SERVER, type RtmpServer } from '../rtmp/server.js';
 import type { ServerConfig } from '../server/config.js';
 import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
 import { isValidName } from '../server/routes.js';
@@ -48,6 +49,7 @@ export class HttpApi implements Lifecycle {
   readonly #startedAt: number;
   #unmount: Unregister | undefined;
   #sampler: NodeJS.Timeout | undefined;
+  readonly #rtmp: RtmpServer | undefined;
 
   constructor(
     @inject(SERVER_CONFIG) config: ServerConfig,
@@ -55,7 +57,9 @@ export class HttpApi implements Lifecycle {
     @inject(LIVE_REGISTRY) @optional() registry: LiveRegistry | undefined,
     @inject(CLOCK) clock: Clock,
     @inject(LOGGER) logger: Logger,
+    @inject(RTMP_SERVER) @optional() rtmp: RtmpServer | undefined,
   ) {
+    this.#rtmp = rtmp;
     const api = config.api;
     this.enabled = api.enabled;
     this.#clock = clock;
@@ -128,8 +132,21 @@ export class HttpApi implements Lifecycle {
     sendError(res, 404, `no API endpoint at ${pathname} (see /api/streams, /api/streams/APP/STREAM, /api/players/ID, /api/health)`);
   }
 
+  /** The port RTMP really listens on (the configured one may be 0), and whether it is RTMPS. */
+  #rtmpPort(): { port: number; tls: boolean } | null {
+    const rtmp = this.#rtmp;
+    if (!rtmp?.enabled) return null;
+    try {
+      const url = new URL(rtmp.url());
+      return { port: Number(url.port), tls: url.protocol === 'rtmps:' };
+    } catch {
+      return null;
+    }
+  }
+
   #health(res: ServerResponse): void {
     const streams = this.#registry!.list();
+    const auth = this.#server!.config.auth;
     sendJson(res, 200, {
       status: 'ok',
       version: VERSION,
@@ -137,6 +154,9 @@ export class HttpApi implements Lifecycle {
       streams: streams.length,
       publishers: streams.filter((s) => s.publisher).length,
       players: streams.reduce((n, s) => n + s.players + s.waiting, 0),
+      // What the web page's Publish panel needs to show RTMP and OBS settings; no secret in it.
+      rtmp: this.#rtmpPort(),
+      signedPublish: { apps: Object.entries(auth.apps).filter(([, e]) => e.publishSecret).map(([app]) => app), default: auth.default.publishSecret !== undefined },
     });
   }
 

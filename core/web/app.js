@@ -30,6 +30,7 @@
 
   var state = {
     streams: [],
+    health: null,
     selected: null,
     transport: sessionStorage.getItem('wsflv.transport') === 'http' ? 'http' : 'ws',
     player: null,
@@ -110,6 +111,28 @@
       'ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 ' +
       '-c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p -c:a aac -f flv ' + http;
     $('cmd-wsflv').textContent = 'npx wsflv publish input.flv ' + ws + ' --loop';
+    var rtmp = state.health && state.health.rtmp;
+    $('rtmp-block').hidden = !rtmp;
+    if (!rtmp) return;
+    var app = key.split('/')[0];
+    var stream = key.split('/')[1];
+    var server = (rtmp.tls ? 'rtmps://' : 'rtmp://') + location.hostname + ':' + rtmp.port + '/' + app;
+    var signed = state.health.signedPublish && (state.health.signedPublish.apps.indexOf(app) >= 0 || state.health.signedPublish['default']);
+    $('cmd-rtmp').textContent = 'ffmpeg -re -i input.mp4 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -f flv ' + server + '/' + stream;
+    $('obs-server').textContent = server;
+    $('obs-key').textContent = signed ? stream + '?expires=…&sign=…' : stream;
+    $('obs-sign').hidden = !signed;
+    $('cmd-sign').textContent = 'npx wsflv sign ' + server + '/' + stream + ' --secret "$PUBLISH_SECRET" --expires 24h';
+  }
+
+  /** Once: whether RTMP is on (and its port) and which apps need signed publish URLs. */
+  function loadHealth() {
+    api('/api/health')
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (health) {
+        state.health = health;
+        updateCommands();
+      }, function () {});
   }
 
   // ---------- API ----------
@@ -420,6 +443,7 @@
   // ---------- start ----------
 
   updateCommands();
+  loadHealth();
   var initial = decodeURIComponent(location.hash.slice(1));
   if (/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(initial)) state.selected = initial;
   syncSelection();
