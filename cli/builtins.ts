@@ -1,4 +1,5 @@
 import type { ContainerModule } from 'inversify';
+import { accessModule } from '../core/access/module.js';
 import { httpModule } from '../core/http/module.js';
 import { liveModule } from '../core/live/module.js';
 import { rtmpModule } from '../core/rtmp/module.js';
@@ -8,4 +9,4 @@ import { sourcesModule } from '../sources/index.js';
 import { stagesModule } from '../stages/index.js';
 
 /** The modules every `wsflv` command loads before plugins: built-in services and components. */
-export const builtinModules: ContainerModule[] = [serverModule, rtmpModule, liveModule, httpModule, sourcesModule, stagesModule, sinksModule];
+export const builtinModules: ContainerModule[] = [serverModule, accessModule, rtmpModule, liveModule, httpModule, sourcesModule, stagesModule, sinksModule];

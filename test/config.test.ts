@@ -116,9 +116,9 @@ pipelines:
     sinks: [{ type: file, path: x.flv }]
 `;
   const app = await loadApp(yaml, { env: { DIR: '/data' } });
-  t.is(app.config.server.port, 8080);
+  t.is((app.config.sections.get("server") as { port: number }).port, 8080);
   t.is(app.config.pipelines[0]!.source.options.path, '/data/in.flv');
-  t.is((await loadApp(yaml, { env: { DIR: '/d', PORT: '9001' } })).config.server.port, 9001);
+  t.is(((await loadApp(yaml, { env: { DIR: "/d", PORT: "9001" } })).config.sections.get("server") as { port: number }).port, 9001);
   const [d] = await diagnostics(yaml);
   t.is(d!.line, 5);
   t.regex(d!.message, /environment variable DIR is not set and has no default/);

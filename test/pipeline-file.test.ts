@@ -3,20 +3,21 @@ import { builtinModules } from '../cli/builtins.js';
 import { createLogger } from '../core/logger.js';
 import { App } from '../core/pipeline/app.js';
 import { ParsedConfigFile } from '../core/pipeline/config.js';
+import type { ServerConfig } from '../core/server/config.js';
 
 test('the bundled pipeline.yaml validates, with defaults and with overrides from the environment', async (t) => {
   const logger = createLogger({ level: 'silent' });
   const defaults = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', {}), { modules: builtinModules, logger });
-  t.is(defaults.config.server.port, 8080);
-  t.is(defaults.config.server.rtmp?.port, 1935, 'RTMP is on');
+  t.is((defaults.config.sections.get("server") as ServerConfig).port, 8080);
+  t.is((defaults.config.sections.get("server") as ServerConfig).rtmp?.port, 1935, 'RTMP is on');
   const live = defaults.config.pipelines.find((p) => p.name === 'live')!;
   t.deepEqual(
     [live.source, ...live.stages, ...live.sinks].map((c) => c.component.type),
     ['publish', 'flv-demux', 'timestamps', 'ws-play', 'http-play', 'rtmp-play'],
   );
   const custom = await App.fromParsed(await ParsedConfigFile.read('pipeline.yaml', { PORT: '9123', HOST: '127.0.0.1' }), { modules: builtinModules, logger });
-  t.is(custom.config.server.port, 9123);
-  t.is(custom.config.server.host, '127.0.0.1');
+  t.is((custom.config.sections.get("server") as ServerConfig).port, 9123);
+  t.is((custom.config.sections.get("server") as ServerConfig).host, '127.0.0.1');
 });
 
 test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording) validate when turned on', async (t) => {
@@ -29,5 +30,5 @@ test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording
   const app = await App.fromParsed(new ParsedConfigFile('pipeline.yaml', enabled, {}), { modules: builtinModules, logger });
   const live = app.config.pipelines.find((p) => p.name === 'live')!;
   t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'rtmp-play', 'record']);
-  t.truthy((app.config.server as { hooks?: { on_publish?: string } }).hooks?.on_publish);
+  t.truthy((app.config.sections.get("server") as { hooks?: { on_publish?: string } }).hooks?.on_publish);
 });

@@ -4,6 +4,7 @@ import { CLOSE } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';
 import type { ServerConfig } from '../server/config.js';
+import type { AccessConfig } from './config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { secretFor, type AppAuth, type AuthConfig } from './config.js';
 import { checkSignature } from './signed-url.js';
@@ -26,7 +27,7 @@ export class SignedUrlGate implements AdmissionGate {
   readonly #clock: Clock;
 
   constructor(
-    @inject(SERVER_CONFIG) config: ServerConfig,
+    @inject(SERVER_CONFIG) config: ServerConfig & AccessConfig,
     @inject(CLOCK) clock: Clock,
     @inject(LOGGER) logger: Logger,
   ) {

@@ -89,3 +89,12 @@ export function secretFor(auth: AuthConfig, app: string, direction: 'publish' | 
   const entry = Object.hasOwn(auth.apps, app) ? auth.apps[app]! : auth.default;
   return direction === 'publish' ? entry.publishSecret : entry.playSecret;
 }
+
+/** Access control's fields of the `server:` section. */
+export const accessConfigShape = { auth: authConfigSchema, hooks: hooksConfigSchema };
+
+/** What the access gates read of the `server:` section. */
+export interface AccessConfig {
+  auth: AuthConfig;
+  hooks: HooksConfig;
+}

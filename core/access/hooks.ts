@@ -4,6 +4,7 @@ import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';
 import type { ServerConfig } from '../server/config.js';
+import type { AccessConfig } from './config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import type { HooksConfig } from './config.js';
 
@@ -76,7 +77,7 @@ export class HooksGate implements AdmissionGate {
   readonly #calls;
 
   constructor(
-    @inject(SERVER_CONFIG) config: ServerConfig,
+    @inject(SERVER_CONFIG) config: ServerConfig & AccessConfig,
     @inject(LOGGER) logger: Logger,
     @inject(METRICS) metrics: Metrics,
   ) {

@@ -7,6 +7,7 @@ import { CLOSE } from '../live/types.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { RTMP_SERVER, type RtmpServer } from '../rtmp/server.js';
+import type { AccessConfig } from '../access/config.js';
 import type { ServerConfig } from '../server/config.js';
 import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
 import { isValidName } from '../server/routes.js';
@@ -146,7 +147,8 @@ export class HttpApi implements Lifecycle {
 
   #health(res: ServerResponse): void {
     const streams = this.#registry!.list();
-    const auth = this.#server!.config.auth;
+    // Present when access control is loaded (it owns `server.auth`); all open otherwise.
+    const auth = (this.#server!.config as Partial<AccessConfig>).auth ?? { apps: {}, default: {} };
     sendJson(res, 200, {
       status: 'ok',
       version: VERSION,

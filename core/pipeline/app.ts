@@ -49,15 +49,14 @@ export class App {
   }
 
   static async fromParsed(parsed: ParsedConfigFile, options: AppOptions): Promise<App> {
-    const server = parsed.server;
-    const { container, registry } = await createContainer({
+    const { container, registry, sections } = await createContainer({
       modules: options.modules,
       plugins: parsed.diagnostics.length === 0 ? parsed.plugins : [],
       baseDir: dirname(parsed.file),
-      server,
+      sectionValue: (section) => parsed.section(section),
       logger: options.logger,
     });
-    const config = resolveConfig(parsed, registry);
+    const config = resolveConfig(parsed, registry, sections);
     const logger = container.get(LOGGER);
     // Last line of defence: an error thrown inside a subscriber callback is logged, never a crash.
     rxConfig.onUnhandledError = (error) => logger.error({ err: error }, 'unhandled error in a stream');

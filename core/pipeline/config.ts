@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { WsflvError } from '../errors.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
 import type { Component, Role, SinkComponent, SourceComponent, StageComponent } from './component.js';
 import { findMalformedReference, interpolate, protectReferences, restoreReferences } from './interpolate.js';
 import { describeKind, type DataKind } from './kinds.js';
 import { checkKeyFlow } from './key-flow.js';
+import type { ConfigSection } from './section.js';
 import { matchOption } from './match.js';
 import { nearestName, type ComponentRegistry } from './registry.js';
 
@@ -62,7 +62,8 @@ export interface PipelineSpec {
 
 export interface PipelineConfig {
   file: string;
-  server: ServerConfig;
+  /** Each section's validated value, by its top-level name (the services get theirs by token). */
+  sections: ReadonlyMap<string, unknown>;
   pipelines: PipelineSpec[];
 }
 
@@ -106,20 +107,26 @@ export class ParsedConfigFile {
     return value.plugins.filter((p): p is string => typeof p === 'string');
   }
 
-  #server: ServerConfig | undefined;
+  readonly #sections = new Map<string, unknown>();
 
   /**
-   * The validated `server:` section. Available before components are resolved, because services that
-   * components depend on (the listener) are configured from it. Problems are reported once.
+   * A section's validated value (its defaults when the file has none). Available before components
+   * are resolved, because the services components depend on (the listener) are configured from it.
+   * Problems are reported once, with the rest of the file's; the defaults stand in meanwhile.
    */
-  get server(): ServerConfig {
-    if (!this.#server) {
-      const raw = (this.#value as { server?: unknown } | undefined)?.server ?? {};
-      const result = serverConfigSchema.safeParse(raw);
-      if (!result.success) reportIssues(this, ['server'], result.error.issues, 'server', serverConfigSchema);
-      this.#server = result.success ? result.data : serverConfigSchema.parse({});
+  section(section: ConfigSection): unknown {
+    if (!this.#sections.has(section.name)) {
+      const raw = (this.#value as Record<string, unknown> | undefined)?.[section.name] ?? {};
+      const result = section.schema.safeParse(raw);
+      if (!result.success) reportIssues(this, [section.name], result.error.issues, section.name, section.schema);
+      this.#sections.set(section.name, result.success ? result.data : section.schema.parse({}));
     }
-    return this.#server;
+    return this.#sections.get(section.name);
+  }
+
+  /** Every section read so far, by name. */
+  get sections(): ReadonlyMap<string, unknown> {
+    return this.#sections;
   }
 
   report(path: YamlPath, message: string, { atKey = false } = {}): void {
@@ -197,9 +204,10 @@ export function formatPath(path: YamlPath): string {
 }
 
 const componentRef = z.union([z.string(), z.object({ type: z.string() }).passthrough()]);
-const topLevelSchema = z
+/** The file's top level: plugins, pipelines, and the sections the loaded modules own. */
+const topLevelSchema = (sections: readonly string[]) => z
   .object({
-    server: z.unknown().optional(),
+    ...Object.fromEntries(sections.map((name) => [name, z.unknown().optional()])),
     plugins: z.array(z.string()).optional(),
     pipelines: z.record(
       z
@@ -219,16 +227,16 @@ const topLevelSchema = z
  * whole-file checks (`check`). Everything is reported in one round: a component whose options are
  * wrong is still wired and checked, so a file's option and wiring problems come out together.
  */
-export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegistry): PipelineConfig {
+export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegistry, sections: readonly ConfigSection[] = []): PipelineConfig {
   if (parsed.diagnostics.length > 0) throw new ConfigError(parsed.diagnostics);
-  const top = topLevelSchema.safeParse(parsed.value ?? {});
+  const schema = topLevelSchema(sections.map((s) => s.name));
+  const top = schema.safeParse(parsed.value ?? {});
   if (!top.success) {
-    reportIssues(parsed, [], top.error.issues, 'pipeline file', topLevelSchema);
+    reportIssues(parsed, [], top.error.issues, 'pipeline file', schema);
     throw new ConfigError(sortDiagnostics(parsed.diagnostics));
   }
   if (Object.keys(top.data.pipelines).length === 0) parsed.report(['pipelines'], 'no pipelines are defined');
-
-  const server = parsed.server;
+  for (const section of sections) parsed.section(section);
 
   const pipelines: PipelineSpec[] = [];
   let complete = true;
@@ -270,7 +278,7 @@ export function resolveConfig(parsed: ParsedConfigFile, registry: ComponentRegis
     for (const problem of checkKeyFlow(pipelines)) parsed.report(problem.path, problem.message);
   }
   if (parsed.diagnostics.length > 0) throw new ConfigError(sortDiagnostics(parsed.diagnostics));
-  return { file: parsed.file, server, pipelines };
+  return { file: parsed.file, sections: parsed.sections, pipelines };
 }
 
 function resolveComponent<R extends Role>(

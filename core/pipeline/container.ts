@@ -7,12 +7,11 @@ import { CLOCK, systemClock } from '../clock.js';
 import { WsflvError } from '../errors.js';
 import { createLogger, LOGGER, type Logger } from '../logger.js';
 import { Metrics, METRICS } from '../metrics.js';
-import { serverConfigSchema, type ServerConfig } from '../server/config.js';
-import { SERVER_CONFIG } from '../server/tokens.js';
 import { isDefinition } from './define.js';
 import { componentModule } from './module.js';
 import { COMPONENT } from './tokens.js';
 import { ComponentRegistry } from './registry.js';
+import { CONFIG_SECTION, mergeSections, type ConfigSection } from './section.js';
 
 /** A plugin could not be imported, or exports no ContainerModule. */
 export class PluginLoadError extends WsflvError {
@@ -27,7 +26,8 @@ export interface ContainerOptions {
   /** Plugin specifiers: paths (relative to `baseDir`) or package names. */
   plugins?: string[];
   baseDir?: string;
-  server?: ServerConfig;
+  /** Each section's value from the file (defaults where the file has none); see core/pipeline/section.ts. */
+  sectionValue?: (section: ConfigSection) => unknown;
   logger?: Logger;
 }
 
@@ -35,18 +35,21 @@ export interface ContainerOptions {
  * The application container: shared services as singletons, then every component module, built-in
  * or plugin, loaded the same way.
  */
-export async function createContainer(options: ContainerOptions): Promise<{ container: Container; registry: ComponentRegistry }> {
+export async function createContainer(options: ContainerOptions): Promise<{ container: Container; registry: ComponentRegistry; sections: ConfigSection[] }> {
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(LOGGER).toConstantValue(options.logger ?? createLogger());
   container.bind(METRICS).toConstantValue(new Metrics());
   container.bind(CLOCK).toConstantValue(systemClock);
-  // Always bound: services read their section of it, and a file without `server:` gets the defaults.
-  container.bind(SERVER_CONFIG).toConstantValue(options.server ?? serverConfigSchema.parse({}));
   container.load(...options.modules);
   for (const specifier of options.plugins ?? []) {
     container.load(await importPlugin(specifier, options.baseDir ?? process.cwd()));
   }
-  return { container, registry: new ComponentRegistry(container.getAll(COMPONENT)) };
+  // Every section a loaded module owns is bound, from the file or its defaults, before any service is built.
+  const sections = mergeSections(container.isBound(CONFIG_SECTION) ? container.getAll(CONFIG_SECTION) : []);
+  for (const section of sections) {
+    container.bind(section.token).toConstantValue(options.sectionValue ? options.sectionValue(section) : section.schema.parse({}));
+  }
+  return { container, registry: new ComponentRegistry(container.getAll(COMPONENT)), sections };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { z, type ZodRawShape } from 'zod';
-import { authConfigSchema, hooksConfigSchema } from '../access/config.js';
 
 /**
  * A feature of the listener that is off unless the file turns it on: `NAME: true`, `NAME: false`, or a
@@ -26,10 +25,10 @@ const token = z.preprocess(
 
 /**
  * The `server:` section: one HTTP/WebSocket listener shared by every live source and sink.
- * Components that serve connections read it through the SERVER_CONFIG token.
+ * Components that serve connections read it through the SERVER_CONFIG token. Access control adds its
+ * own fields (`auth`, `hooks`) to the section from its module (core/access/module.ts).
  */
-export const serverConfigSchema = z
-  .object({
+export const serverConfigShape = {
     host: z.string().min(1).default('0.0.0.0').describe('address to listen on'),
     port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0 = any free port)'),
     tls: z
@@ -40,8 +39,6 @@ export const serverConfigSchema = z
       .strict()
       .optional()
       .describe('serve https and wss on the same port'),
-    auth: authConfigSchema,
-    hooks: hooksConfigSchema,
     limits: z
       .object({
         connections: z.number().int().min(1).default(1000).describe('live connections (publishers and players) at once; more are refused with 503 / close 1013'),
@@ -101,7 +98,8 @@ export const serverConfigSchema = z
       'JSON API under /api: streams, their tracks and players, ending a stream, kicking a player, health',
     ),
     metrics: feature({}, 'GET /metrics: Prometheus text format'),
-  })
-  .strict();
+};
+
+export const serverConfigSchema = z.object(serverConfigShape).strict();
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;

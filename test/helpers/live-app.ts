@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { accessModule } from '../../core/access/module.js';
 import { createLogger } from '../../core/logger.js';
 import { liveModule } from '../../core/live/module.js';
 import { App } from '../../core/pipeline/app.js';
@@ -12,7 +13,7 @@ import { sourcesModule } from '../../sources/index.js';
 import { stagesModule } from '../../stages/index.js';
 import { tempDir } from './app.js';
 
-export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, rtmpModule, liveModule];
+export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, accessModule, rtmpModule, liveModule];
 
 export interface LiveApp {
   app: App;
