@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { DEFAULT_CHANNEL_SETTINGS } from '../core/live/channel.js';
 import { DEFAULT_GOP_BOUNDS, GopCache, type GopBounds } from '../core/live/gop-cache.js';
 import { DEFAULT_PLAYER_LIMITS } from '../core/live/player.js';
-import { PublisherRevokedError, type LiveRegistry, type PlayOptions, type PublishOptions } from '../core/live/registry.js';
+import type { LiveRegistry, PlayOptions, PublicationOptions } from '../core/live/registry.js';
+import { PublisherRevokedError } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { StreamContext } from '../core/pipeline/component.js';
 import { StreamError } from '../core/pipeline/stream-error.js';
@@ -112,7 +113,7 @@ export function feedChannel(
     if (existing) return existing;
     const done = new Subject<never>();
     feeds.set(key, done.asObservable());
-    const publishOptions: PublishOptions = {
+    const publicationOptions: PublicationOptions = {
       policy: options.publisherPolicy,
       graceMs: options.graceMs,
       headerWaitMs: options.headerWaitMs,
@@ -120,7 +121,7 @@ export function feedChannel(
       info: { origin: ctx.origin },
     };
     return new Observable<never>((subscriber) => {
-      const publication = registry.publish(key, publishOptions);
+      const publication = registry.publish(key, publicationOptions);
       // Other pipelines may read this stream back (the `live` source): they see what the players see.
       const tap = registry.taps.open(key, ctx.origin, [...(ctx.origin.via ?? []), ctx.pipeline]);
       // Ends the publication; on purpose (a StreamError) the players are told now, not after the grace period.

@@ -6,7 +6,7 @@ import type { SourceComponent, SourceInstance } from '../core/pipeline/component
 import { FLV_BYTES } from '../core/pipeline/kinds.js';
 import { RTMP_SERVER, type RtmpServer } from '../core/rtmp/server.js';
 import { LIVE_SERVER, requireServer, type AcceptOptions, type LiveServer, type Unregister } from '../core/server/listener.js';
-import { publishOptionsSchema, publishSessions, type PublishOptions } from '../core/server/publish-sessions.js';
+import { publishOptionsSchema, publishSessions, type PublishSourceOptions } from '../core/server/publish-sessions.js';
 
 /** How publishers may connect. */
 export const PUBLISH_TRANSPORTS = ['ws', 'http', 'rtmp'] as const;
@@ -62,7 +62,7 @@ function publishSource(type: string, description: string, fixed: PublishTranspor
     create({ transports, ...options }: AnyTransportOptions): SourceInstance {
       const chosen = fixed ? [fixed] : (transports ?? (['ws', 'http', ...(this.rtmp?.enabled ? ['rtmp' as const] : [])] as PublishTransport[]));
       const acceptors = [...new Set(chosen)].map((transport) => publisherAcceptor(transport, this.type, this));
-      return publishSessions(acceptors, options as PublishOptions);
+      return publishSessions(acceptors, options as PublishSourceOptions);
     }
   }
   return PublishSource;

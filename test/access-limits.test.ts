@@ -1,6 +1,6 @@
 import test from 'ava';
 import { LimitsGate } from '../core/access/limits-gate.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import type { LiveApp } from './helpers/live-app.js';
 import { assertWsRefused, HookServer, httpCall, httpPlay, startAccessApp, until, wsClient } from './helpers/access.js';
 import type { RecordingSocket } from './helpers/live-clients.js';

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { eventually, httpFeatures, publishLoop, request, startHttpApp, type LoopingPublisher } from './helpers/http-app.js';
 import type { LiveApp } from './helpers/live-app.js';
 import { RecordingSocket } from './helpers/live-clients.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { HookBody } from '../core/access/hooks.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { assertWsRefused, HookServer, httpCall, httpPlay, roundTrip, startAccessApp, until, wsClient } from './helpers/access.js';
 import { delay, fixture } from './helpers/live-clients.js';
 

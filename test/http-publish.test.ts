@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { request, get, type IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js';
 import { delay, FIXTURE, fixture, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 

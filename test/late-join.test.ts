@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LIVE_REGISTRY } from '../core/live/registry.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { livePipeline, startLiveApp } from './helpers/live-app.js';
 import { delay, FIXTURE, fixture, parseFlv, RecordingSocket } from './helpers/live-clients.js';

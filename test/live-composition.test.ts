@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { tempDir } from './helpers/app.js';
 import { httpPlay } from './helpers/access.js';
 import { eventually } from './helpers/http-app.js';

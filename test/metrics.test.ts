@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { WebSocket } from 'ws';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { eventually, httpFeatures, publishLoop, request, startHttpApp } from './helpers/http-app.js';
 import { RecordingSocket, type Closed } from './helpers/live-clients.js';
 

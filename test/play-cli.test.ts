@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { tempDir } from './helpers/app.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js';

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { muxTag } from '../core/flv/muxer.js';
 import { ChannelTag, FramedBuffer } from '../core/live/channel.js';
-import { FlushScheduler, LivePlayer, type PlayerLimits } from '../core/live/player.js';
-import { CLOSE } from '../core/live/types.js';
+import { FlushScheduler } from '../core/live/flush-scheduler.js';
+import { LivePlayer, type PlayerLimits } from '../core/live/player.js';
+import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { delay, fixturePackets, ManualClock, MemoryTransport, socketPlayer } from './helpers/live.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { tempDir } from './helpers/app.js';
 import { runCli, startCli, waitForOutput } from './helpers/cli.js';

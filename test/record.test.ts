@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { from, lastValueFrom, Subject } from 'rxjs';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { App } from '../core/pipeline/app.js';
 import { ParsedConfigFile } from '../core/pipeline/config.js';

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { RTMP_SERVER } from '../core/rtmp/server.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { startLiveApp, type LiveApp } from './helpers/live-app.js';

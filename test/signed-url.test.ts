@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { pino } from 'pino';
 import { authConfigSchema, Secret } from '../core/access/config.js';
 import { checkSignature, signature, signedMessage, signUrl } from '../core/access/signed-url.js';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import { App } from '../core/pipeline/app.js';
 import { ConfigError, ParsedConfigFile } from '../core/pipeline/config.js';
 import { LIVE_SERVER } from '../core/server/listener.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CLOSE } from '../core/live/types.js';
+import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { livePipeline, startLiveApp, type LiveApp } from './helpers/live-app.js';
 import { delay, fixture, flvTags, parseFlv, RecordingSocket, sendInPieces } from './helpers/live-clients.js';

@@ -1,6 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
-import { CLOSE } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';
 import type { ServerConfig } from '../server/config.js';

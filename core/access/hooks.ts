@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
-import { CLOSE, type LiveTransport } from '../live/types.js';
+import type { LiveTransport } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { AdmissionGate, AdmissionRequest, GateVerdict, Refusal } from '../server/admission.js';

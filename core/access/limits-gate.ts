@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { CLOSE } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import type { AdmissionGate, AdmissionRequest, Direction, GateVerdict, Refusal } from '../server/admission.js';
 import type { ServerConfig } from '../server/config.js';
 import { SERVER_CONFIG } from '../server/tokens.js';

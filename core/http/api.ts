@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { inject, injectable, optional } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
 import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
-import { CLOSE } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { RTMP_SERVER, type RtmpServer } from '../rtmp/server.js';

@@ -9,8 +9,10 @@ import type { StreamOrigin } from '../pipeline/component.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
 import { framerFor } from './framing.js';
 import { httpChunk } from './http-chunk.js';
-import { LivePlayer, type FlushScheduler, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
-import { CLOSE, type PlayerTransport } from './types.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import { LivePlayer, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
+import type { PlayerTransport } from './types.js';
+import { CLOSE } from './close.js';
 import { writeWsHeader, wsBinaryFrame, wsHeaderSize } from './ws-frame.js';
 
 /** FLV bytes that frame themselves once per transport kind, however many players take them. */

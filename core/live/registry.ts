@@ -3,44 +3,20 @@ import { CLOCK, type Clock } from '../clock.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { StreamError } from '../pipeline/stream-error.js';
 import { DEFAULT_CHANNEL_SETTINGS, LiveChannel, type ChannelSettings, type LiveStreamStats, type Publication, type PublisherInfo } from './channel.js';
 import type { GopCache } from './gop-cache.js';
 import { LiveStreamTaps } from './stream-taps.js';
-import { DEFAULT_PLAYER_LIMITS, FlushScheduler, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
-import { CLOSE, type PlayerTransport } from './types.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { DEFAULT_PLAYER_LIMITS, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
+import type { PlayerTransport } from './types.js';
+import { CLOSE, StreamBusyError } from './close.js';
 
 export const LIVE_REGISTRY: ServiceIdentifier<LiveRegistry> = Symbol.for('wsflv.live-registry');
 
 /** What a second publisher on a live key gets: refused, or the stream (the first one is closed). */
 export type PublisherPolicy = 'reject' | 'takeover';
 
-/**
- * A live-side refusal that the peer should hear about: the publish source closes its connection with
- * `closeCode` and the message as the reason. A StreamError: it ends the whole stream, whichever play
- * sink's feed raised it.
- */
-export class LiveCloseError extends StreamError {
-  constructor(code: string, closeCode: number, message: string) {
-    super({ code, reason: message, close: { ws: closeCode } });
-  }
-}
-
-/** A publisher arrived on a key that is already being published, under the 'reject' policy. */
-export class StreamBusyError extends LiveCloseError {
-  constructor(key: string) {
-    super('WSFLV_ERR_STREAM_BUSY', CLOSE.streamBusy, `stream ${key} is already being published`);
-  }
-}
-
-/** The stream was taken from this publisher: another one took it over, or the server is stopping. */
-export class PublisherRevokedError extends LiveCloseError {
-  constructor(closeCode: number, reason: string) {
-    super('WSFLV_ERR_PUBLISHER_REVOKED', closeCode, reason);
-  }
-}
-
-export interface PublishOptions extends Partial<ChannelSettings> {
+export interface PublicationOptions extends Partial<ChannelSettings> {
   /** Default 'reject'. */
   policy?: PublisherPolicy;
   /** The stream's GopCache (from the gop-cache stage); without one no GOP is kept. */
@@ -102,7 +78,7 @@ export class LiveRegistry implements Lifecycle {
    * A publisher starts on `key`. Throws StreamBusyError when the key is published and the policy is
    * 'reject'; under 'takeover' the current publication is revoked (PublisherRevokedError for its feed).
    */
-  publish(key: string, options: PublishOptions = {}): Publication {
+  publish(key: string, options: PublicationOptions = {}): Publication {
     let channel = this.#channels.get(key);
     if (channel?.publication && (options.policy ?? 'reject') === 'reject') throw new StreamBusyError(key);
     if (!channel || channel.state === 'ended') channel = this.#create(key);

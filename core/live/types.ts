@@ -77,25 +77,3 @@ export interface CloseDetail {
   rtmpStatus?: string;
 }
 
-/** WebSocket close codes used by the live server, stable across versions. */
-export const CLOSE = {
-  normal: 1000,
-  goingAway: 1001,
-  protocolError: 1002,
-  unsupportedData: 1003,
-  invalidPayload: 1007,
-  policyViolation: 1008,
-  messageTooBig: 1009,
-  internalError: 1011,
-  tryAgainLater: 1013,
-  // Application codes (4000-4999): specific live-stream outcomes a player or publisher can act on.
-  /** Access control: no valid URL signature (HTTP 401). */
-  unauthorized: 4401,
-  /** Access control: refused (an expired signature, an on_publish / on_play hook said no; HTTP 403). */
-  forbidden: 4403,
-  streamNotFound: 4404,
-  streamBusy: 4409,
-  streamEnded: 4410,
-  slowConsumer: 4429,
-  publisherIdle: 4408,
-} as const;

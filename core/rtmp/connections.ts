@@ -1,5 +1,6 @@
 import { Observable, Subject } from 'rxjs';
-import { CLOSE, type CloseDetail, type ConnectionInfo, type PlayerTransport, type PublishConnection } from '../live/types.js';
+import type { CloseDetail, ConnectionInfo, PlayerTransport, PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LiveConnection } from '../server/connection.js';
 import { messageToFlv, RTMP_FLV_HEADER } from './flv-bridge.js';
 import type { RtmpMessage } from './messages.js';

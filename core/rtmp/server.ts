@@ -3,11 +3,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { inject, injectable, multiInject, optional, type ServiceIdentifier } from 'inversify';
 import { registerFraming } from '../live/framing.js';
-import { CLOSE, type LiveTransport, type PlayerTransport, type PublishConnection } from '../live/types.js';
+import type { LiveTransport, PlayerTransport, PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { admit, ADMISSION_GATE, type AdmissionGate } from '../server/admission.js';
+import { admit, ADMISSION_GATE, peerIp, type AdmissionGate } from '../server/admission.js';
 import type { ServerConfig } from '../server/config.js';
 import { nextConnectionId, peerAddress } from '../server/connection.js';
 import { ServerStartError, type AcceptOptions, type Unregister } from '../server/listener.js';
@@ -228,7 +229,7 @@ export class RtmpServer implements Lifecycle {
     const info = { id, app: request.app, stream: request.stream, key, transport, address, query: request.query };
     const verdict = admit(
       this.#gates,
-      { direction: request.direction, method: 'GET', framing: 'rtmp', transport, target, id, address, ip: (session.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), headers: {} },
+      { direction: request.direction, method: 'GET', framing: 'rtmp', transport, target, id, address, ip: peerIp(session.socket.remoteAddress), headers: {} },
       this.#logger,
     );
     const settle = (admission: Awaited<typeof verdict>) => {

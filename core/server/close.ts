@@ -1,6 +1,7 @@
 import { FlvError, FlvTagTooLargeError } from '../errors.js';
-import { LiveCloseError } from '../live/registry.js';
-import { CLOSE, type CloseDetail } from '../live/types.js';
+import { LiveCloseError } from '../live/close.js';
+import type { CloseDetail } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { StreamError } from '../pipeline/stream-error.js';
 
 /** A close code and the reason sent with it. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CLOSE, type ConnectionInfo, type PlayerTransport } from '../live/types.js';
+import type { ConnectionInfo, PlayerTransport } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LiveConnection } from './connection.js';
 import { httpStatusFor } from './close.js';
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Observable, Subject } from 'rxjs';
-import { CLOSE, type CloseDetail, type ConnectionInfo, type PublishConnection } from '../live/types.js';
+import type { CloseDetail, ConnectionInfo, PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LiveConnection } from './connection.js';
 import { httpStatusFor } from './close.js';
 

@@ -7,11 +7,12 @@ import { inject, injectable, multiInject, optional } from 'inversify';
 import type { ServiceIdentifier } from 'inversify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WsflvError } from '../errors.js';
-import { CLOSE, type ConnectionInfo, type LiveTransport, type PlayerTransport, type PublishConnection } from '../live/types.js';
+import type { ConnectionInfo, LiveTransport, PlayerTransport, PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
-import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest } from './admission.js';
+import { ADMISSION_GATE, admit, peerIp, whenAdmitted, type Admission, type AdmissionGate, type AdmissionRequest, type Direction } from './admission.js';
 import type { ServerConfig } from './config.js';
 import { httpStatusFor } from './close.js';
 import { connectionInfo, nextConnectionId, peerAddress, type LiveConnection } from './connection.js';
@@ -37,8 +38,8 @@ export function requireServer(server: LiveServer | undefined, component: string)
   return server;
 }
 
-/** Which kind of connection a handler takes: WebSocket (ws and wss) or HTTP (http and https). */
-export type Framing = 'ws' | 'http';
+/** Which kind of connection of this listener a handler takes: WebSocket (ws and wss) or HTTP (http and https). */
+export type ListenerKind = 'ws' | 'http';
 
 export interface AcceptOptions {
   /** Only streams of these apps (default: every app). Lets two pipelines split the URL space. */
@@ -72,8 +73,6 @@ interface Registration<H> {
   probe: AcceptOptions['probe'];
 }
 
-type Direction = 'publish' | 'play';
-
 /**
  * The one HTTP/WebSocket listener: publishers and players of every pipeline, plus whatever later
  * features mount with route(). Components register what they serve while pipelines are built, before
@@ -95,8 +94,8 @@ export class LiveServer implements Lifecycle {
   /** Access control (core/access), asked before a connection is handed over: see admission.ts. */
   readonly #gates: readonly AdmissionGate[];
 
-  readonly #publishers: Record<Framing, Registration<PublishHandler>[]> = { ws: [], http: [] };
-  readonly #players: Record<Framing, Registration<PlayerHandler>[]> = { ws: [], http: [] };
+  readonly #publishers: Record<ListenerKind, Registration<PublishHandler>[]> = { ws: [], http: [] };
+  readonly #players: Record<ListenerKind, Registration<PlayerHandler>[]> = { ws: [], http: [] };
   readonly #routes: { method: string; prefix: string; handler: RouteHandler }[] = [];
 
   readonly #connections = new Map<string, LiveConnection>();
@@ -160,12 +159,12 @@ export class LiveServer implements Lifecycle {
   }
 
   /** Take publishers arriving over `framing`. The first registration whose apps match gets each one. */
-  acceptPublishers(framing: Framing, handler: PublishHandler, options: AcceptOptions = {}): Unregister {
+  acceptPublishers(framing: ListenerKind, handler: PublishHandler, options: AcceptOptions = {}): Unregister {
     return register(this.#publishers[framing], handler, options);
   }
 
   /** Take players arriving over `framing`. The first registration whose apps match gets each one. */
-  acceptPlayers(framing: Framing, handler: PlayerHandler, options: AcceptOptions = {}): Unregister {
+  acceptPlayers(framing: ListenerKind, handler: PlayerHandler, options: AcceptOptions = {}): Unregister {
     return register(this.#players[framing], handler, options);
   }
 
@@ -513,7 +512,7 @@ export class LiveServer implements Lifecycle {
     );
   }
 
-  #registrationFor(direction: Direction, framing: Framing, target: StreamTarget): Registration<PublishHandler | PlayerHandler> | undefined {
+  #registrationFor(direction: Direction, framing: ListenerKind, target: StreamTarget): Registration<PublishHandler | PlayerHandler> | undefined {
     const registrations: Registration<PublishHandler | PlayerHandler>[] = direction === 'publish' ? this.#publishers[framing] : this.#players[framing];
     return registrations.find((r) => (!r.apps || r.apps.has(target.app)) && (!r.keys || r.keys(target.key)));
   }

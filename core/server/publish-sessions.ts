@@ -1,7 +1,8 @@
 import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import { finalize, timeout } from 'rxjs/operators';
 import { z } from 'zod';
-import { CLOSE, type PublishConnection } from '../live/types.js';
+import type { PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import type { SourceInstance, StreamSession } from '../pipeline/component.js';
 import { closeReasonFor } from './close.js';
 import type { AcceptOptions, Unregister } from './listener.js';
@@ -24,7 +25,7 @@ export const publishOptionsSchema = z
   })
   .strict();
 
-export type PublishOptions = z.infer<typeof publishOptionsSchema>;
+export type PublishSourceOptions = z.infer<typeof publishOptionsSchema>;
 
 /**
  * The body of a publish source: one StreamSession per publisher arriving through `acceptors` (each a
@@ -34,7 +35,7 @@ export type PublishOptions = z.infer<typeof publishOptionsSchema>;
  */
 export function publishSessions(
   acceptors: readonly ((handler: (connection: PublishConnection) => void, options: AcceptOptions) => Unregister)[],
-  options: PublishOptions,
+  options: PublishSourceOptions,
 ): SourceInstance {
   const active = new Set<PublishConnection>();
   // Publishers can arrive between the listener starting and the runtime subscribing: they wait here.
@@ -75,7 +76,7 @@ export function publishSessions(
   };
 }
 
-function toSession(connection: PublishConnection, options: PublishOptions, done: () => void): StreamSession<Buffer> {
+function toSession(connection: PublishConnection, options: PublishSourceOptions, done: () => void): StreamSession<Buffer> {
   let data$ = connection.data$;
   const idle = options.idleTimeoutMs;
   if (idle > 0) {

@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
-import { CLOSE, type ConnectionInfo, type PublishConnection } from '../live/types.js';
+import type { ConnectionInfo, PublishConnection } from '../live/types.js';
+import { CLOSE } from '../live/close.js';
 import { LiveConnection } from './connection.js';
 import { sendableCloseCode, truncateReason } from './close.js';
 

@@ -8,7 +8,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import type { HookBody } from '../../core/access/hooks.js';
-import { CLOSE } from '../../core/live/types.js';
+import { CLOSE } from '../../core/live/close.js';
 import { livePipeline, startLiveApp, type LiveApp } from './live-app.js';
 import { delay, fixture, parseFlv, RecordingSocket, sendInPieces, type Closed } from './live-clients.js';
 
