@@ -24,7 +24,13 @@ export function outputPath(template: string, key: string): string {
   return template.replaceAll('{key}', safe(key)).replaceAll('{app}', safe(app)).replaceAll('{stream}', safe(stream));
 }
 
-/** Writes each stream to an FLV file, finalised (header flags rewritten) when the stream ends. */
+/** Bytes waiting for the disk before a file source is asked to wait. */
+const HOLD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes each stream to an FLV file, finalised (header flags rewritten) when the stream ends. Writes
+ * never block the event loop (see FlvFileWriter); a headless run waits for a slow disk.
+ */
 @injectable()
 export class FileSink implements SinkComponent<Options> {
   readonly role = 'sink';
@@ -45,41 +51,47 @@ export class FileSink implements SinkComponent<Options> {
             subscriber.error(error);
             return;
           }
-          // close() flushes, so it can fail too (disk full): every path reports that instead of hanging.
-          const closeQuietly = () => {
-            try {
-              writer.close();
-            } catch {
-              // Already failing: the first error is the one worth reporting.
-            }
-          };
+          let done = false;
           const fail = (error: unknown) => {
-            closeQuietly();
+            if (done) return;
+            done = true;
+            // The first error is the one worth reporting; close() would repeat it.
+            writer.close().catch(() => undefined);
             subscriber.error(error);
           };
+          // A disk slower than the stream: a file source waits for it; a live one is bounded by the backlog.
+          let holding = false;
           const subscription = data$.subscribe({
             next: (packet) => {
               try {
                 writer.write(packet);
               } catch (error) {
                 fail(error);
+                return;
+              }
+              if (!holding && writer.backlog > HOLD_BYTES) {
+                holding = true;
+                const drained = writer.drained().finally(() => (holding = false));
+                drained.catch(fail);
+                ctx.hold(drained);
               }
             },
             error: fail,
             complete: () => {
-              try {
-                writer.close();
-              } catch (error) {
-                subscriber.error(error);
-                return;
-              }
-              ctx.logger.info({ path, tags: writer.tags, bytes: writer.bytesWritten }, 'file written');
-              subscriber.complete();
+              writer.close().then(
+                () => {
+                  if (done) return;
+                  done = true;
+                  ctx.logger.info({ path, tags: writer.tags, bytes: writer.bytesWritten }, 'file written');
+                  subscriber.complete();
+                },
+                fail,
+              );
             },
           });
           return () => {
             subscription.unsubscribe();
-            closeQuietly();
+            writer.close().catch(() => undefined);
           };
         }),
     };

@@ -77,8 +77,10 @@ export function startTimeName(epochMs: number): string {
  * rebased per file, so each file starts near 0 (a packet that would fall below 0 is written at 0).
  * Video frames that precede the file's first keyframe are left out.
  *
- * Data reaches the disk in whole tags every `flushMs` or `flushBytes`, whichever comes first, so a
- * killed process loses at most that much; an unpublish, a drain (SIGTERM) or the end of a file
+ * Data is handed to the disk in whole tags every `flushMs` or `flushBytes`, whichever comes first,
+ * and written off the event loop (a player's latency never waits on the recording's disk), so a
+ * killed process loses at most that much and what was in flight; a disk that falls more than 64 MiB
+ * behind ends the recording (WSFLV_ERR_WRITE_BACKLOG); an unpublish, a drain (SIGTERM) or the end of a file
  * closes the file with its header flags set from the tracks written.
  *
  * A failure (a directory that cannot be created, a disk that is full, a key that names no safe
@@ -123,20 +125,19 @@ export class RecordSink implements SinkComponent<Options> {
             error: (error) => {
               if (stopped) return;
               stopped = true;
-              recording.finish();
-              subscriber.error(error);
+              void recording.finish().then(() => subscriber.error(error));
             },
             complete: () => {
               if (stopped) return;
               stopped = true;
-              recording.finish();
-              subscriber.complete();
+              // Complete once the file is on disk and closed: a drain waits for recordings to be whole.
+              void recording.finish().then(() => subscriber.complete());
             },
           });
           if (stopped) upstream.unsubscribe();
           return () => {
             upstream?.unsubscribe();
-            recording.finish();
+            void recording.finish();
           };
         }),
     };
@@ -155,6 +156,9 @@ class Recording {
   #writer: FlvFileWriter | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
+  #finished: Promise<void> = Promise.resolve();
+  /** Files of earlier splits still being written out and closed. */
+  readonly #closing: Promise<void>[] = [];
   #files = 0;
   /** Wall-clock time and dts of the stream's first packet: file names are derived from them. */
   #streamStart: { wall: number; dts: number } | undefined;
@@ -177,7 +181,9 @@ class Recording {
     if (packet.kind === 'video') this.#hasVideo = true;
     if (!this.#writer) this.#open(packet);
     else if (this.#splitsAt(packet)) {
-      this.#closeFile();
+      const closing = this.#closeFile();
+      closing.catch((error: unknown) => this.onAsyncError(error));
+      this.#closing.push(closing.catch(() => undefined));
       this.#open(packet);
     }
     if (packet.kind === 'video' && !packet.config) {
@@ -191,28 +197,25 @@ class Recording {
     if (packet.config) this.#configs.set(`${packet.kind}:${packet.trackId ?? 0}`, packet);
   }
 
-  /** The stream ended (or the sink was unsubscribed): close the file. Never throws. */
-  finish(): void {
-    if (this.#ended) return;
+  /** The stream ended (or the sink was unsubscribed): close the file. Never rejects. */
+  finish(): Promise<void> {
+    if (this.#ended) return this.#finished;
     this.#ended = true;
-    try {
-      this.#closeFile();
-    } catch (error) {
-      this.#logFailure(error);
-      return;
-    }
-    if (this.#files > 0) this.#ctx.logger.info({ files: this.#files, directory: this.#directory }, 'recording finished');
+    this.#finished = Promise.all([...this.#closing, this.#closeFile()]).then(
+      () => {
+        if (this.#files > 0) this.#ctx.logger.info({ files: this.#files, directory: this.#directory }, 'recording finished');
+      },
+      (error: unknown) => this.#logFailure(error),
+    );
+    return this.#finished;
   }
 
   /** End the recording after an error: keep what is on disk, log once. Never throws. */
   fail(error: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    try {
-      this.#closeFile();
-    } catch {
-      // The first error is the one worth reporting.
-    }
+    // The first error is the one worth reporting: a failing close would only repeat it.
+    this.#finished = this.#closeFile().catch(() => undefined);
     this.#logFailure(error);
   }
 
@@ -260,14 +263,16 @@ class Recording {
     }
   }
 
-  #closeFile(): void {
+  /** Writes out and closes the current file, in the background: resolves once it is closed. */
+  #closeFile(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const writer = this.#writer;
-    if (!writer) return;
+    if (!writer) return Promise.resolve();
     this.#writer = undefined;
-    writer.close();
-    this.#ctx.logger.info({ path: writer.path, tags: writer.tags, bytes: writer.bytesWritten }, 'recording file closed');
+    return writer.close().then(() => {
+      this.#ctx.logger.info({ path: writer.path, tags: writer.tags, bytes: writer.bytesWritten }, 'recording file closed');
+    });
   }
 
   #logFailure(error: unknown): void {

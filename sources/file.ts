@@ -37,11 +37,15 @@ export class FileSource implements SourceComponent<Options> {
     const sessions$ = defer(async () => {
       const size = (await stat(config.path)).size;
       const progress: StreamProgress = { done: 0, total: size, unit: 'bytes' };
+      const reading: ReadControl = {};
       const session: StreamSession<Buffer> = {
         key: config.key ?? basename(config.path, extname(config.path)),
         origin: { transport: 'file', address: config.path },
-        data$: config.realtime ? this.#paced(config, progress, () => stopped) : this.#raw(config.path, progress, () => stopped),
+        data$: config.realtime ? this.#paced(config, progress, () => stopped) : this.#raw(config.path, progress, () => stopped, reading),
         progress: () => progress,
+        // A paced file is read at the speed of time already; an unpaced one waits for a slow sink.
+        pause: () => reading.pause?.(),
+        resume: () => reading.resume?.(),
       };
       return session as StreamSession;
     });
@@ -53,9 +57,11 @@ export class FileSource implements SourceComponent<Options> {
     };
   }
 
-  #raw(path: string, progress: StreamProgress, isStopped: () => boolean): Observable<Buffer> {
+  #raw(path: string, progress: StreamProgress, isStopped: () => boolean, reading: ReadControl): Observable<Buffer> {
     return new Observable<Buffer>((subscriber) => {
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+      reading.pause = () => stream.pause();
+      reading.resume = () => stream.resume();
       stream.on('data', (chunk) => {
         progress.done += chunk.length;
         subscriber.next(chunk as Buffer);
@@ -106,6 +112,12 @@ export class FileSource implements SourceComponent<Options> {
       };
     });
   }
+}
+
+/** Set by the reading loop once it runs: how a sink's hold reaches the file stream. */
+interface ReadControl {
+  pause?(): void;
+  resume?(): void;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -32,6 +32,12 @@ export interface StreamSession<T = unknown> {
   /** Called when the chain fails, so the source can close its peer with the reason (e.g. close code 1007). */
   abort?(error: Error): void;
   progress?(): StreamProgress | undefined;
+  /**
+   * A source that can wait (a file) stops and resumes reading when a sink asks (`ctx.hold`); a live
+   * source cannot make its publisher wait and leaves these out, so its sinks bound themselves.
+   */
+  pause?(): void;
+  resume?(): void;
 }
 
 /**
@@ -50,6 +56,11 @@ export interface StreamContext {
    * a sink can tell its own peers why: the live feed closes players at once on a StreamError.
    */
   signal: AbortSignal;
+  /**
+   * Ask the source to wait until `until` settles (a file sink whose disk is behind): a file source
+   * pauses reading, a live one cannot. Holds from several sinks add up; reading resumes when all settle.
+   */
+  hold(until: Promise<unknown>): void;
 }
 
 export interface SourceInstance {

@@ -139,7 +139,16 @@ export class PipelineRuntime {
     const name = pipeline.spec.name;
     const logger = this.#logger.child({ pipeline: name, stream: session.key });
     const controller = new AbortController();
-    const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map(), signal: controller.signal };
+    let holds = 0;
+    const hold = (until: Promise<unknown>) => {
+      if (!session.pause) return;
+      if (holds++ === 0) session.pause();
+      const release = () => {
+        if (--holds === 0) session.resume?.();
+      };
+      until.then(release, release);
+    };
+    const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map(), signal: controller.signal, hold };
     const entry: ActiveStream = { pipeline: name, session, startedAt: Date.now() };
     const count = this.#itemCounter(name);
     let trunkError: unknown;
