@@ -11,7 +11,8 @@ import type { Component, FileProblem, Placement, SinkComponent, SinkInstance, St
 import type { ComponentUse, PipelineSpec } from '../core/pipeline/config.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 import { compileMatch } from '../core/pipeline/match.js';
-import { LIVE_SERVER, requireServer, type AcceptOptions, type LiveServer } from '../core/server/listener.js';
+import { LIVE_SERVER, requireServer, type LiveServer } from '../core/server/listener.js';
+import type { AcceptOptions } from '../core/server/registrations.js';
 import { isValidName } from '../core/server/routes.js';
 import { FEED_OPTIONS, feedChannel, liveSinkOptions, playOptions } from './live.js';
 

@@ -5,7 +5,8 @@ import type { PublishConnection } from '../core/live/types.js';
 import type { SourceComponent, SourceInstance } from '../core/pipeline/component.js';
 import { FLV_BYTES } from '../core/pipeline/kinds.js';
 import { RTMP_SERVER, type RtmpServer } from '../core/rtmp/server.js';
-import { LIVE_SERVER, requireServer, type AcceptOptions, type LiveServer, type Unregister } from '../core/server/listener.js';
+import { LIVE_SERVER, requireServer, type LiveServer } from '../core/server/listener.js';
+import type { AcceptOptions, Unregister } from '../core/server/registrations.js';
 import { publishOptionsSchema, publishSessions, type PublishSourceOptions } from '../core/server/publish-sessions.js';
 
 /** How publishers may connect. */

@@ -9,7 +9,8 @@ import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import type { ServerConfig } from '../server/config.js';
-import { LIVE_SERVER, type LiveServer, type Unregister } from '../server/listener.js';
+import { LIVE_SERVER, type LiveServer } from '../server/listener.js';
+import type { Unregister } from '../server/registrations.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
 import { requireLive } from './require.js';
 

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { inject, injectable, multiInject, optional } from 'inversify';
@@ -20,17 +18,19 @@ import { HttpPlayer } from './http-player.js';
 import { HttpPublisher } from './http-publisher.js';
 import { matchRequest, type StreamTarget } from './routes.js';
 import { SERVER_CONFIG } from './tokens.js';
+import { createHttpListener, ServerStartError } from './http-listener.js';
+import { register, type AcceptOptions, type ListenerKind, type PlayerHandler, type PublishHandler, type Registration, type RouteHandler, type Unregister } from './registrations.js';
+import { httpDirection, rejectUpgrade, reply } from './replies.js';
+import { WebSocketKeepalive } from './keepalive.js';
+
 import { WsPlayer } from './ws-player.js';
 import { WsPublisher } from './ws-publisher.js';
 
 export const LIVE_SERVER: ServiceIdentifier<LiveServer> = Symbol.for('wsflv.live-server');
 
-/** The listener could not start (port in use, unreadable TLS files). */
-export class ServerStartError extends WsflvError {
-  constructor(message: string, cause?: unknown) {
-    super('WSFLV_ERR_SERVER_START', message, { cause });
-  }
-}
+/** The WebSocket subprotocol a publisher offers on `/APP/STREAM.flv` (node-media-server's convention). */
+export const PUBLISHER_PROTOCOL = 'publisher';
+
 
 /** The server a live component was given, or a clear error when the server module is not loaded. */
 export function requireServer(server: LiveServer | undefined, component: string): LiveServer {
@@ -38,40 +38,6 @@ export function requireServer(server: LiveServer | undefined, component: string)
   return server;
 }
 
-/** Which kind of connection of this listener a handler takes: WebSocket (ws and wss) or HTTP (http and https). */
-export type ListenerKind = 'ws' | 'http';
-
-export interface AcceptOptions {
-  /** Only streams of these apps (default: every app). Lets two pipelines split the URL space. */
-  apps?: readonly string[];
-  /** Only streams whose `APP/STREAM` key this takes (a component's `match:`); with `apps`, both must agree. */
-  keys?(key: string): boolean;
-  /**
-   * Players only: why a player of `key` would be refused at once (a close code and reason), or
-   * undefined when it would be served or kept waiting. A HEAD request is answered from this alone,
-   * since it opens nothing.
-   */
-  probe?(key: string): { code: number; reason: string } | undefined;
-}
-
-export type PublishHandler = (connection: PublishConnection) => void;
-export type PlayerHandler = (player: PlayerTransport) => void;
-
-/** A request on a mounted route, with its URL already parsed. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: { pathname: string; query: Record<string, string> }) => unknown;
-
-/** Undo a registration (a source or sink that stops serving). */
-export type Unregister = () => void;
-
-/** The WebSocket subprotocol a publisher offers on `/APP/STREAM.flv` (node-media-server's convention). */
-export const PUBLISHER_PROTOCOL = 'publisher';
-
-interface Registration<H> {
-  handler: H;
-  apps: ReadonlySet<string> | undefined;
-  keys: AcceptOptions['keys'];
-  probe: AcceptOptions['probe'];
-}
 
 /**
  * The one HTTP/WebSocket listener: publishers and players of every pipeline, plus whatever later
@@ -104,22 +70,15 @@ export class LiveServer implements Lifecycle {
   /** Sockets handed to a player or publisher: a late parser error there must not write an HTTP answer into the stream. */
   readonly #claimed = new WeakSet<Duplex>();
   readonly #sockets = new Set<Socket>();
-  /** Every handed-over WebSocket, with its connection (keep-alive and the log). */
-  readonly #websockets = new Map<WebSocket, LiveConnection>();
-  /** WebSockets pinged and not yet heard from since: cut at the next round. */
-  readonly #awaitingPong = new Set<WebSocket>();
+  readonly #keepalive: WebSocketKeepalive;
 
   // Listeners that live as long as a connection are shared by every connection (`this` is the emitter)
   // rather than closures made per connection: memory per player is a budget.
   readonly #onSocketClose: (this: Socket) => void;
-  readonly #onPong: (this: WebSocket) => void;
-  readonly #onWsClose: (this: WebSocket) => void;
-  readonly #onWsError: (this: WebSocket, error: Error) => void;
   readonly #onUpgradeSocketError: (error: Error) => void;
 
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
-  #keepalive: NodeJS.Timeout | undefined;
   #stopping = false;
 
   constructor(
@@ -134,22 +93,11 @@ export class LiveServer implements Lifecycle {
     this.#metrics = metrics;
     this.#publishErrors = metrics.counter('wsflv_publish_errors_total', 'Publishers closed by the server for a problem (bad FLV 1007, tag too big 1009, idle 4408, busy 4409...), by close code', ['code']);
     this.#openConnections = metrics.gauge('wsflv_server_connections', 'Live connections open now', ['role', 'transport']);
+    this.#keepalive = new WebSocketKeepalive(this.#logger, metrics);
     const sockets = this.#sockets;
-    const websockets = this.#websockets;
-    const awaiting = this.#awaitingPong;
     const log = this.#logger;
     this.#onSocketClose = function () {
       sockets.delete(this);
-    };
-    this.#onPong = function () {
-      awaiting.delete(this);
-    };
-    this.#onWsClose = function () {
-      websockets.delete(this);
-      awaiting.delete(this);
-    };
-    this.#onWsError = function (error) {
-      log.debug({ err: error, id: websockets.get(this)?.id }, 'WebSocket error');
     };
     this.#onUpgradeSocketError = (error) => log.debug({ err: error }, 'upgrade socket error');
   }
@@ -213,35 +161,7 @@ export class LiveServer implements Lifecycle {
       return;
     }
     const { timeouts, limits } = this.config;
-    const headersTimeout = timeouts.requestMs > 0 ? Math.min(timeouts.headersMs, timeouts.requestMs) : timeouts.headersMs;
-    const options = {
-      headersTimeout,
-      requestTimeout: timeouts.requestMs,
-      // Node only checks header and request deadlines on this tick; its 30 s default would let a slow
-      // client hold a socket far past a short headers timeout.
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
-      keepAliveTimeout: 5000,
-      noDelay: true,
-    };
-    let server: Server;
-    if (this.config.tls) {
-      const { key, cert } = this.config.tls;
-      let pem: [Buffer, Buffer];
-      try {
-        pem = await Promise.all([readFile(key), readFile(cert)]);
-      } catch (error) {
-        throw new ServerStartError(`cannot read the TLS key or certificate: ${(error as Error).message}`, error);
-      }
-      try {
-        // The TLS handshake comes before the headers and counts against the same deadline (Node's own is
-        // 120 s: a peer that connects and says nothing would hold its socket that long).
-        server = createHttpsServer({ ...options, handshakeTimeout: headersTimeout, key: pem[0], cert: pem[1] }) as unknown as Server;
-      } catch (error) {
-        throw new ServerStartError(`invalid TLS key or certificate: ${(error as Error).message}`, error);
-      }
-    } else {
-      server = createHttpServer(options);
-    }
+    const server = await createHttpListener(this.config);
     // closeTimeout is in ws 8.18+ but not yet in its type definitions.
     this.#wss = new WebSocketServer(<ConstructorParameters<typeof WebSocketServer>[0]>{
       noServer: true,
@@ -272,11 +192,7 @@ export class LiveServer implements Lifecycle {
     server.on('error', (error: Error) => this.#logger.error({ err: error }, 'listener error'));
     this.#server = server;
     this.#stopping = false;
-    const interval = this.config.keepalive.intervalMs;
-    if (interval > 0) {
-      this.#keepalive = setInterval(() => this.#pingAll(), interval);
-      this.#keepalive.unref();
-    }
+    this.#keepalive.start(this.config.keepalive.intervalMs);
     const served = (['ws', 'http'] as const).flatMap((f) => [
       ...(this.#publishers[f].length ? [`publish/${f}`] : []),
       ...(this.#players[f].length ? [`play/${f}`] : []),
@@ -297,7 +213,7 @@ export class LiveServer implements Lifecycle {
     const server = this.#server;
     if (!server) return;
     this.#stopping = true;
-    clearInterval(this.#keepalive);
+    this.#keepalive.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const connection of this.#connections.values()) connection.close(CLOSE.goingAway, SHUTTING_DOWN);
     server.closeIdleConnections();
@@ -309,8 +225,6 @@ export class LiveServer implements Lifecycle {
     this.#server = undefined;
     this.#wss?.close();
     this.#wss = undefined;
-    this.#websockets.clear();
-    this.#awaitingPong.clear();
   }
 
   // ---- HTTP ----
@@ -449,7 +363,7 @@ export class LiveServer implements Lifecycle {
   #refuseUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: { code: number; reason: string }): void {
     if (!this.#wss) return void socket.destroy();
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', this.#onWsError);
+      ws.on('error', this.#keepalive.onError);
       ws.close(refusal.code, refusal.reason);
     });
   }
@@ -459,7 +373,7 @@ export class LiveServer implements Lifecycle {
    * here outlives the call but the connection itself (a closure would keep the whole scope).
    */
   #accepted(ws: WebSocket, tcp: Socket, direction: Direction, info: ConnectionInfo, admission: Admission, handler: PublishHandler | PlayerHandler): void {
-    ws.on('error', this.#onWsError);
+    ws.on('error', this.#keepalive.onError);
     // Refused after the handshake on purpose: a browser sees only the close code and reason, never
     // the status of a failed handshake.
     const refusal = admission.refusal ?? this.#refusal(direction, info);
@@ -470,27 +384,9 @@ export class LiveServer implements Lifecycle {
     }
     this.#claimed.add(tcp);
     const connection = direction === 'publish' ? new WsPublisher(info, ws) : new WsPlayer(info, ws, tcp);
-    this.#websockets.set(ws, connection);
-    ws.on('pong', this.#onPong);
-    ws.on('close', this.#onWsClose);
+    this.#keepalive.watch(ws, connection);
     this.#track(connection, admission);
     this.#handOver(handler, connection);
-  }
-
-  /** Keep-alive: a peer gets one interval to answer each ping; one that does not is cut. */
-  #pingAll(): void {
-    for (const [ws, connection] of this.#websockets) {
-      if (this.#awaitingPong.has(ws)) {
-        this.#logger.info({ id: connection.id }, 'WebSocket peer missed a keep-alive pong: cutting it');
-        this.#metrics.counter('wsflv_server_reaped_total', 'WebSocket peers cut for missing a keep-alive pong').inc();
-        this.#websockets.delete(ws);
-        this.#awaitingPong.delete(ws);
-        ws.terminate();
-        continue;
-      }
-      this.#awaitingPong.add(ws);
-      if (ws.readyState === WebSocket.OPEN) ws.ping();
-    }
   }
 
   // ---- bookkeeping ----
@@ -573,55 +469,7 @@ const ORDINARY_CLOSES: ReadonlySet<number> = new Set([CLOSE.normal, CLOSE.goingA
 /** What an upgrade request asked for, read back by handleProtocols (which only sees the request). */
 const directions = new WeakMap<IncomingMessage, Direction>();
 
-function register<H>(list: Registration<H>[], handler: H, options: AcceptOptions): Unregister {
-  const entry: Registration<H> = { handler, apps: options.apps ? new Set(options.apps) : undefined, keys: options.keys, probe: options.probe };
-  list.push(entry);
-  return () => {
-    const at = list.indexOf(entry);
-    if (at >= 0) list.splice(at, 1);
-  };
-}
 
-function httpDirection(target: StreamTarget, method: string): Direction | undefined {
-  const play = method === 'GET' || method === 'HEAD';
-  const publish = method === 'POST' || method === 'PUT';
-  if (target.convention === 'publish') return publish ? 'publish' : undefined;
-  if (target.convention === 'play') return play ? 'play' : undefined;
-  return play ? 'play' : publish ? 'publish' : undefined;
-}
 
-/** How long a refused request's socket may linger so the peer can read the answer. */
-const LINGER_MS = 2000;
 
-function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  const body = `${message}\n`;
-  // A refused publisher may go on sending an endless body: node reads and discards it for as long as
-  // the peer cares to send, so the connection is cut once the answer had time to be read. (Not with
-  // `Connection: close`: node would close at once, and a peer still sending would get a reset that can
-  // destroy the answer before it is read.)
-  const unread = !res.req.complete;
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'Access-Control-Allow-Origin': '*',
-    ...headers,
-  });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-  if (unread) {
-    const req = res.req;
-    setTimeout(() => req.complete || req.socket.destroy(), LINGER_MS).unref();
-  }
-}
 
-/** Answer an upgrade request we will not take, as plain HTTP on the raw socket. */
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = `${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}

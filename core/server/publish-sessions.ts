@@ -5,7 +5,7 @@ import type { PublishConnection } from '../live/types.js';
 import { CLOSE } from '../live/close.js';
 import type { SourceInstance, StreamSession } from '../pipeline/component.js';
 import { closeReasonFor } from './close.js';
-import type { AcceptOptions, Unregister } from './listener.js';
+import type { AcceptOptions, Unregister } from './registrations.js';
 import { isValidName } from './routes.js';
 
 /** Options every publish source takes, so ws-publish and http-publish read the same in YAML. */
