@@ -1,6 +1,6 @@
 import test from 'ava';
 import { muxTag } from '../core/flv/muxer.js';
-import { ChannelTag, FramedBuffer } from '../core/live/channel.js';
+import { ChannelTag, FramedBuffer } from '../core/live/framed-tag.js';
 import { FlushScheduler } from '../core/live/flush-scheduler.js';
 import { LivePlayer, type PlayerLimits } from '../core/live/player.js';
 import { CLOSE } from '../core/live/close.js';

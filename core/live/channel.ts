@@ -5,57 +5,15 @@ import { muxedTagSize, muxFlvHeader, muxMetadata, muxTagWithHeadroom } from '../
 import type { Logger } from '../logger.js';
 import type { MediaPacket } from '../media/packet.js';
 import type { TrackInfo } from '../media/track.js';
-import type { StreamOrigin } from '../pipeline/component.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
-import { framerFor } from './framing.js';
-import { httpChunk } from './http-chunk.js';
+import { ChannelTag, FramedBuffer } from './framed-tag.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { LivePlayer, type Framing, type Frameable, type OutboundTag, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
+import { Publication, type PublicationSink, type PublisherInfo } from './publication.js';
+import { LivePlayer, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
 import type { PlayerTransport } from './types.js';
 import { CLOSE } from './close.js';
 import { writeWsHeader, wsBinaryFrame, wsHeaderSize } from './ws-frame.js';
 
-/** FLV bytes that frame themselves once per transport kind, however many players take them. */
-export class FramedBuffer implements Frameable {
-  readonly flv: Buffer;
-  #ws: Buffer | undefined;
-  #http: Buffer | undefined;
-  /** Framings registered by other transports (core/live/framing.ts), built on first use. */
-  #other: Map<string, Buffer> | undefined;
-
-  /** `ws`: the WebSocket frame when it was built with the FLV bytes (they are then a view into it). */
-  constructor(flv: Buffer, ws?: Buffer) {
-    this.flv = flv;
-    this.#ws = ws;
-  }
-
-  framed(framing: Framing): Buffer {
-    // The two built-in framings keep their own fields: they are on the hot path of every tag.
-    if (framing === 'ws') return (this.#ws ??= wsBinaryFrame(this.flv));
-    if (framing === 'http') return (this.#http ??= httpChunk(this.flv));
-    let framed = this.#other?.get(framing);
-    if (!framed) {
-      framed = framerFor(framing)(this.flv);
-      (this.#other ??= new Map()).set(framing, framed);
-    }
-    return framed;
-  }
-}
-
-/** One tag as the channel fans it out: muxed once, framed at most once per transport kind. */
-export class ChannelTag extends FramedBuffer implements OutboundTag {
-  constructor(
-    readonly kind: OutboundTag['kind'],
-    readonly dts: number,
-    readonly keyframe: boolean,
-    readonly config: boolean,
-    flv: Buffer,
-    readonly trackId?: number,
-    ws?: Buffer,
-  ) {
-    super(flv, ws);
-  }
-}
 
 export interface ChannelSettings {
   /** How long the FLV header may wait for every track to show up before it is written with those seen. */
@@ -66,64 +24,6 @@ export interface ChannelSettings {
 
 export const DEFAULT_CHANNEL_SETTINGS: Readonly<ChannelSettings> = { headerWaitMs: 500, graceMs: 5000 };
 
-export interface PublisherInfo {
-  /** The connection id of the publisher, when it has one. */
-  id?: string;
-  origin?: StreamOrigin;
-}
-
-interface PublicationSink {
-  push(publication: Publication, packet: MediaPacket): void;
-  end(publication: Publication): void;
-}
-
-/**
- * One publisher's hold on a channel. The feeding side pushes packets and ends it when the publisher
- * leaves; the registry revokes it when another publisher takes the stream over (or the server stops),
- * after which pushes are ignored and `onRevoked` listeners learn why.
- */
-export class Publication {
-  readonly key: string;
-  readonly info: PublisherInfo;
-  /** Epoch milliseconds. */
-  readonly startedAt: number;
-  #state: 'active' | 'ended' | 'revoked' = 'active';
-  #listeners: ((code: number, reason: string) => void)[] = [];
-  readonly #sink: PublicationSink;
-
-  constructor(key: string, info: PublisherInfo, startedAt: number, sink: PublicationSink) {
-    this.key = key;
-    this.info = info;
-    this.startedAt = startedAt;
-    this.#sink = sink;
-  }
-
-  get active(): boolean {
-    return this.#state === 'active';
-  }
-
-  push(packet: MediaPacket): void {
-    if (this.#state === 'active') this.#sink.push(this, packet);
-  }
-
-  /** The publisher left: players stay for the grace period, if any. */
-  end(): void {
-    if (this.#state !== 'active') return;
-    this.#state = 'ended';
-    this.#sink.end(this);
-  }
-
-  /** Called once if the stream is taken away from this publisher, with a close code for it. */
-  onRevoked(listener: (code: number, reason: string) => void): void {
-    this.#listeners.push(listener);
-  }
-
-  revoke(code: number, reason: string): void {
-    if (this.#state !== 'active') return;
-    this.#state = 'revoked';
-    for (const listener of this.#listeners.splice(0)) listener(code, reason);
-  }
-}
 
 export type ChannelState = 'idle' | 'live' | 'grace' | 'ended';
 
