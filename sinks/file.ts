@@ -5,6 +5,7 @@ import { FlvFileWriter } from '../core/flv/file-writer.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
+import { safeName } from './safe-name.js';
 
 const options = z
   .object({
@@ -19,9 +20,8 @@ type Options = z.infer<typeof options>;
 
 /** Fills `{key}`, `{app}`, `{stream}` with names reduced to a safe character set, so no stream name can leave the directory. */
 export function outputPath(template: string, key: string): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_');
   const [app = key, stream = key] = key.includes('/') ? key.split('/', 2) : [key, key];
-  return template.replaceAll('{key}', safe(key)).replaceAll('{app}', safe(app)).replaceAll('{stream}', safe(stream));
+  return template.replaceAll('{key}', safeName(key)).replaceAll('{app}', safeName(app)).replaceAll('{stream}', safeName(stream));
 }
 
 /** Bytes waiting for the disk before a file source is asked to wait. */

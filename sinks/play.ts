@@ -2,7 +2,7 @@ import { inject, injectable, optional } from 'inversify';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import { WsflvError } from '../core/errors.js';
-import { LIVE_REGISTRY, type LiveRegistry } from '../core/live/registry.js';
+import { LIVE_REGISTRY, requireRegistry, type LiveRegistry } from '../core/live/registry.js';
 import type { PlayerTransport } from '../core/live/types.js';
 import { CLOSE } from '../core/live/close.js';
 import { RTMP_SERVER, type RtmpServer } from '../core/rtmp/server.js';
@@ -13,18 +13,14 @@ import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 import { compileMatch } from '../core/pipeline/match.js';
 import { LIVE_SERVER, requireServer, type LiveServer } from '../core/server/listener.js';
 import type { AcceptOptions } from '../core/server/registrations.js';
-import { isValidName } from '../core/server/routes.js';
+import { appsOption } from '../core/server/routes.js';
 import { FEED_OPTIONS, feedChannel, liveSinkOptions, playOptions } from './live.js';
 
 /** How players may connect to a play sink. */
 export const PLAY_TRANSPORTS = ['ws', 'http', 'rtmp'] as const;
 export type PlayTransport = (typeof PLAY_TRANSPORTS)[number];
 
-const apps = z
-  .array(z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . -'))
-  .min(1)
-  .optional()
-  .describe('only serve players of these apps (default: any app)');
+const apps = appsOption('serve players');
 
 /** Options of `ws-play` and `http-play`: the live options and which apps this sink serves. */
 export const oneTransportOptions = liveSinkOptions.extend({ apps }).strict();
@@ -37,11 +33,6 @@ export const playSinkOptions = oneTransportOptions
   .strict();
 
 export type PlaySinkOptions = z.infer<typeof playSinkOptions>;
-
-export function requireRegistry(registry: LiveRegistry | undefined, component: string): LiveRegistry {
-  if (!registry) throw new WsflvError('WSFLV_ERR_NO_REGISTRY', `\`${component}\` needs the live registry: load liveModule (core/live/module.ts) with the components`);
-  return registry;
-}
 
 /** A use of the live edge in a file, as the file check sees it. */
 function isPlaySink(use: ComponentUse<Component>): boolean {

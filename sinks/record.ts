@@ -8,6 +8,7 @@ import { FlvFileWriter } from '../core/flv/file-writer.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
+import { safeName } from './safe-name.js';
 
 const options = z
   .object({
@@ -56,7 +57,7 @@ export function recordingDirectory(directory: string, key: string, defaultApp: s
 
 function safePart(part: string): string {
   if (part === '' || part === '.' || part === '..') throw new Error(`refusing the path part ${JSON.stringify(part)} from a stream key`);
-  return part.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, MAX_PART_LENGTH);
+  return safeName(part).slice(0, MAX_PART_LENGTH);
 }
 
 /** `YYYYMMDDTHHMMSSZ` (UTC, ISO 8601 basic format) for an epoch-milliseconds time. */

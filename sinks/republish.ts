@@ -1,7 +1,7 @@
 import { inject, injectable, optional } from 'inversify';
 import { defer, type Observable } from 'rxjs';
 import { z } from 'zod';
-import { LIVE_REGISTRY, type LiveRegistry } from '../core/live/registry.js';
+import { LIVE_REGISTRY, requireRegistry, type LiveRegistry } from '../core/live/registry.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import type { SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import type { KeyWriter } from '../core/pipeline/key-flow.js';
@@ -10,7 +10,6 @@ import { templateGlob } from '../core/pipeline/match.js';
 import { WsflvError } from '../core/errors.js';
 import { isValidName } from '../core/server/routes.js';
 import { feedChannel, liveSinkOptions } from './live.js';
-import { requireRegistry } from './play.js';
 
 const options = liveSinkOptions
   .pick({ graceMs: true, headerWaitMs: true, publisherPolicy: true, gop: true })

@@ -1,13 +1,12 @@
 import { inject, injectable, optional } from 'inversify';
 import { filter, map, Subject, takeUntil } from 'rxjs';
 import { z } from 'zod';
-import { LIVE_REGISTRY, type LiveRegistry } from '../core/live/registry.js';
+import { LIVE_REGISTRY, requireRegistry, type LiveRegistry } from '../core/live/registry.js';
 import { LOGGER, type Logger } from '../core/logger.js';
 import type { SourceComponent, SourceInstance, StreamSession } from '../core/pipeline/component.js';
 import type { KeyReader } from '../core/pipeline/key-flow.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 import { compileMatch, matchOption } from '../core/pipeline/match.js';
-import { requireRegistry } from '../sinks/play.js';
 
 const options = z
   .object({

@@ -1,23 +1,13 @@
-import { createServer } from 'node:net';
 import test from 'ava';
 import { startNms } from '../bench/lib/nms.js';
 import { METRICS } from '../core/metrics.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { eventually, publishLoop } from './helpers/http-app.js';
 import { startLiveApp } from './helpers/live-app.js';
-import { parseFlv, RecordingSocket } from './helpers/live-clients.js';
+import { freePort, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 
 const PLAYER = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864';
 const frames = (data: Buffer) => parseFlv(data).packets.filter((p) => !p.config && p.kind !== 'script');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // node-media-server is the remote: a push that finds it down retries until it is up, ffprobe reads
 // what we pushed back from it, and a pull brings it home under another key.

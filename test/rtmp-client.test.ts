@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -9,18 +8,9 @@ import { tempDir } from './helpers/app.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { startLiveApp } from './helpers/live-app.js';
-import { fixture, flvTags, parseFlv } from './helpers/live-clients.js';
+import { fixture, flvTags, freePort, parseFlv } from './helpers/live-clients.js';
 
 const frames = (data: Buffer) => parseFlv(data).packets.filter((p) => !p.config && p.kind !== 'script');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test('our RTMP client publishes to node-media-server and plays the stream back from it', async (t) => {
   const [httpPort, rtmpPort] = [await freePort(), await freePort()];

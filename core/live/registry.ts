@@ -1,5 +1,6 @@
 import { inject, injectable, type ServiceIdentifier } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
+import { WsflvError } from '../errors.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
 import type { Lifecycle } from '../pipeline/app.js';
@@ -13,6 +14,12 @@ import type { PlayerTransport } from './types.js';
 import { CLOSE, StreamBusyError } from './close.js';
 
 export const LIVE_REGISTRY: ServiceIdentifier<LiveRegistry> = Symbol.for('wsflv.live-registry');
+
+/** The registry a live component was given, or a clear error naming the module to load. */
+export function requireRegistry(registry: LiveRegistry | undefined, component: string): LiveRegistry {
+  if (!registry) throw new WsflvError('WSFLV_ERR_NO_REGISTRY', `\`${component}\` needs the live registry: load liveModule (core/live/module.ts) with the components`);
+  return registry;
+}
 
 /** What a second publisher on a live key gets: refused, or the stream (the first one is closed). */
 export type PublisherPolicy = 'reject' | 'takeover';

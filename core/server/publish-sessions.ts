@@ -6,16 +6,12 @@ import { CLOSE } from '../live/close.js';
 import type { SourceInstance, StreamSession } from '../pipeline/component.js';
 import { closeReasonFor } from './close.js';
 import type { AcceptOptions, Unregister } from './registrations.js';
-import { isValidName } from './routes.js';
+import { appsOption } from './routes.js';
 
 /** Options every publish source takes, so ws-publish and http-publish read the same in YAML. */
 export const publishOptionsSchema = z
   .object({
-    apps: z
-      .array(z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . -'))
-      .min(1)
-      .optional()
-      .describe('only take publishers for these apps (default: any app)'),
+    apps: appsOption('take publishers'),
     idleTimeoutMs: z
       .number()
       .int()

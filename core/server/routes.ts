@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * The stream URL conventions the live server answers, parsed and validated in one place so the WebSocket
  * and HTTP paths cannot disagree about what a valid stream name is.
@@ -12,6 +13,11 @@ export function isValidName(name: string): boolean {
 }
 
 /** What a request for a stream asks for, before the method or subprotocol says publish or play. */
+/** The `apps` option of live components: which apps they take (default: any). */
+export function appsOption(what: string) {
+  return z.array(z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . -')).min(1).optional().describe(`only ${what} of these apps (default: any app)`);
+}
+
 export interface StreamTarget {
   app: string;
   stream: string;
