@@ -216,3 +216,28 @@ test('server.api off: nothing under /api', async (t) => {
   t.is(res.status, 404);
   t.is((await request(app.url('http'), '/api/health')).status, 404);
 });
+
+test('GET /api/pipelines: each component by id and type, each pipeline\'s streams now', async (t) => {
+  const app = await live(t);
+  await publisher(t, app, 'live/listed');
+  const pipelines = await eventually(async () => {
+    const { json } = await request(app.url('http'), '/api/pipelines');
+    const list = (json as { pipelines: { name: string; streams: string[] }[] }).pipelines;
+    return list[0]?.streams.includes('live/listed') ? list : undefined;
+  });
+  t.deepEqual(pipelines, [
+    {
+      name: 'live',
+      source: { id: 'live.source', type: 'publish' },
+      stages: [
+        { id: 'live.stages[0]', type: 'flv-demux' },
+        { id: 'live.stages[1]', type: 'timestamps' },
+      ],
+      sinks: [
+        { id: 'live.sinks[0]', type: 'ws-play', stages: [] },
+        { id: 'live.sinks[1]', type: 'http-play', stages: [] },
+      ],
+      streams: ['live/listed'],
+    },
+  ]);
+});

@@ -6,6 +6,7 @@ import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
+import { PIPELINES, type PipelineOverview } from '../pipeline/tokens.js';
 import { RTMP_SERVER, type RtmpServer } from '../rtmp/server.js';
 import type { AccessConfig } from '../access/config.js';
 import type { ServerConfig } from '../server/config.js';
@@ -27,6 +28,7 @@ const REASON_MAX = 120;
 /**
  * The JSON API, mounted under `/api` when `server.api` is on:
  *
+ *   GET    /api/pipelines              each pipeline's components by id and type, and its streams now
  *   GET    /api/health                 always open: status, uptime, counts
  *   GET    /api/streams                every live stream: tracks, bitrate in/out, players, play URLs
  *   GET    /api/streams/APP/STREAM     one stream in detail: metadata, GOP, every player
@@ -52,6 +54,7 @@ export class HttpApi implements Lifecycle {
   #unmount: Unregister | undefined;
   #sampler: NodeJS.Timeout | undefined;
   readonly #rtmp: RtmpServer | undefined;
+  readonly #pipelines: { list(): PipelineOverview[] } | undefined;
 
   constructor(
     @inject(SERVER_CONFIG) config: ServerConfig,
@@ -60,8 +63,10 @@ export class HttpApi implements Lifecycle {
     @inject(CLOCK) clock: Clock,
     @inject(LOGGER) logger: Logger,
     @inject(RTMP_SERVER) @optional() rtmp: RtmpServer | undefined,
+    @inject(PIPELINES) @optional() pipelines: { list(): PipelineOverview[] } | undefined,
   ) {
     this.#rtmp = rtmp;
+    this.#pipelines = pipelines;
     const api = config.api;
     this.enabled = api.enabled;
     this.#clock = clock;
@@ -110,6 +115,10 @@ export class HttpApi implements Lifecycle {
     const refused = this.#auth.check(req);
     if (refused) return this.#auth.refuse(res, refused);
 
+    if (route === 'pipelines' && parts.length === 1) {
+      if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
+      return sendJson(res, 200, { pipelines: this.#pipelines?.list() ?? [] });
+    }
     if (route === 'streams' && parts.length === 1) {
       if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
       return this.#listStreams(req, res);

@@ -3,7 +3,8 @@ import { config as rxConfig } from 'rxjs';
 import type { Container, ContainerModule, ServiceIdentifier } from 'inversify';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS } from '../metrics.js';
-import { ParsedConfigFile, resolveConfig, type PipelineConfig } from './config.js';
+import { ParsedConfigFile, resolveConfig, type ComponentUse, type PipelineConfig, type PipelineSpec } from './config.js';
+import { PIPELINES, type PipelineOverview } from './tokens.js';
 import { createContainer } from './container.js';
 import type { ComponentRegistry } from './registry.js';
 import { PipelineRuntime } from './runtime.js';
@@ -61,6 +62,7 @@ export class App {
     // Last line of defence: an error thrown inside a subscriber callback is logged, never a crash.
     rxConfig.onUnhandledError = (error) => logger.error({ err: error }, 'unhandled error in a stream');
     const runtime = new PipelineRuntime(config.pipelines, { logger, metrics: container.get(METRICS) });
+    container.bind(PIPELINES).toConstantValue({ list: () => overview(config.pipelines, runtime) });
     return new App(container, registry, config, runtime);
   }
 
@@ -82,4 +84,15 @@ export class App {
     await Promise.allSettled(this.#lifecycles.map((service) => service.stop()));
     return clean;
   }
+}
+
+function overview(pipelines: readonly PipelineSpec[], runtime: PipelineRuntime): PipelineOverview[] {
+  const short = (use: ComponentUse<any>) => ({ id: use.id, type: use.component.type });
+  return pipelines.map((p) => ({
+    name: p.name,
+    source: short(p.source),
+    stages: p.stages.map(short),
+    sinks: p.sinks.map((s) => ({ ...short(s), ...(s.match ? { match: s.match } : {}), stages: s.stages.map(short) })),
+    streams: [...runtime.active].filter((a) => a.pipeline === p.name).map((a) => a.session.key).sort(),
+  }));
 }
