@@ -3,6 +3,7 @@ import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { LOGGER, type Logger } from '../core/logger.js';
 import type { SourceComponent, SourceInstance, StreamSession } from '../core/pipeline/component.js';
+import { dropFlvPreamble } from '../core/flv/header-strip.js';
 import { FLV_BYTES } from '../core/pipeline/kinds.js';
 import { Backoff } from '../core/relay/backoff.js';
 import { remoteFlv } from '../core/relay/downlink.js';
@@ -18,17 +19,6 @@ const options = z
   .strict();
 
 type Options = z.infer<typeof options>;
-
-/** An FLV header is 9 bytes and PreviousTagSize0: a reconnection's header is dropped to keep one stream. */
-function withoutHeader(): (chunk: Buffer) => Buffer {
-  let skip = 13;
-  return (chunk) => {
-    if (skip === 0) return chunk;
-    const take = Math.min(skip, chunk.length);
-    skip -= take;
-    return chunk.subarray(take);
-  };
-}
 
 /**
  * Pulls a remote stream (another server's RTMP, HTTP-FLV or WebSocket-FLV) into a local key, for as
@@ -59,7 +49,7 @@ export class PullSource implements SourceComponent<Options> {
       let first = true;
       const connect = () => {
         if (stopped) return;
-        const strip = first ? (c: Buffer) => c : withoutHeader();
+        const strip = first ? (c: Buffer) => c : dropFlvPreamble();
         let got = false;
         current = remoteFlv(config.url, config.timeoutMs).subscribe({
           next: (chunk) => {
