@@ -6,7 +6,7 @@ import { LOGGER, type Logger } from '../core/logger.js';
 import type { ComponentUse, PipelineSpec } from '../core/pipeline/config.js';
 import type { Component, FileProblem, SourceComponent, SourceInstance, StreamSession } from '../core/pipeline/component.js';
 import { FLV_BYTES } from '../core/pipeline/kinds.js';
-import { findProgram } from '../core/process/ffmpeg.js';
+import { findProgram } from '../core/process/program.js';
 import { startChild, type ManagedChild } from '../core/process/child.js';
 import { Backoff } from '../core/relay/backoff.js';
 

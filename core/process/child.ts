@@ -9,6 +9,11 @@ export function runningChildren(): number {
   return running.size;
 }
 
+/** The pids of those children, with their program names. */
+export function runningChildPids(): { pid: number; command: string }[] {
+  return [...running].filter((child) => child.pid !== undefined).map((child) => ({ pid: child.pid!, command: child.spawnfile }));
+}
+
 export interface ChildOptions {
   command: string;
   args: readonly string[];
