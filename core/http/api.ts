@@ -14,6 +14,7 @@ import { LIVE_SERVER, type LiveServer } from '../server/listener.js';
 import type { Unregister } from '../server/registrations.js';
 import { isValidName } from '../server/routes.js';
 import { SERVER_CONFIG } from '../server/tokens.js';
+import { SNAPSHOTS, type SnapshotStore } from '../snapshot/store.js';
 import { RateWindow } from './rates.js';
 import { BearerAuth, sendError, sendJson } from './respond.js';
 import { requireLive } from './require.js';
@@ -33,6 +34,7 @@ const REASON_MAX = 120;
  *   GET    /api/streams                every live stream: tracks, bitrate in/out, players, play URLs
  *   GET    /api/streams/APP/STREAM     one stream in detail: metadata, GOP, every player
  *   DELETE /api/streams/APP/STREAM     end it: players and publisher closed with 4410 (`?reason=` to say why)
+ *   GET    /api/streams/APP/STREAM/snapshot.jpg   its latest keyframe as a JPEG (with a `snapshot` sink)
  *   GET    /api/players/ID             one player
  *   DELETE /api/players/ID             kick it: closed with 1008 (`?reason=`)
  *
@@ -55,6 +57,7 @@ export class HttpApi implements Lifecycle {
   #sampler: NodeJS.Timeout | undefined;
   readonly #rtmp: RtmpServer | undefined;
   readonly #pipelines: { list(): PipelineOverview[] } | undefined;
+  readonly #snapshots: SnapshotStore | undefined;
 
   constructor(
     @inject(SERVER_CONFIG) config: ServerConfig,
@@ -64,7 +67,9 @@ export class HttpApi implements Lifecycle {
     @inject(LOGGER) logger: Logger,
     @inject(RTMP_SERVER) @optional() rtmp: RtmpServer | undefined,
     @inject(PIPELINES) @optional() pipelines: { list(): PipelineOverview[] } | undefined,
+    @inject(SNAPSHOTS) @optional() snapshots: SnapshotStore | undefined,
   ) {
+    this.#snapshots = snapshots;
     this.#rtmp = rtmp;
     this.#pipelines = pipelines;
     const api = config.api;
@@ -123,6 +128,14 @@ export class HttpApi implements Lifecycle {
       if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
       return this.#listStreams(req, res);
     }
+    if (route === 'streams' && parts.length === 4 && parts[3] === 'snapshot.jpg') {
+      if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
+      const [app, stream] = [decode(parts[1]!), decode(parts[2]!)];
+      if (app === undefined || stream === undefined || !isValidName(app) || !isValidName(stream)) {
+        return sendError(res, 400, 'snapshot paths have the form /api/streams/APP/STREAM/snapshot.jpg');
+      }
+      return this.#sendSnapshot(req, res, `${app}/${stream}`);
+    }
     if (route === 'streams' && parts.length === 3) {
       const [app, stream] = [decode(parts[1]!), decode(parts[2]!)];
       if (app === undefined || stream === undefined || !isValidName(app) || !isValidName(stream)) {
@@ -175,14 +188,35 @@ export class HttpApi implements Lifecycle {
   #listStreams(req: IncomingMessage, res: ServerResponse): void {
     const streams = this.#registry!.list().sort((a, b) => a.key.localeCompare(b.key));
     const base = this.#base(req);
-    sendJson(res, 200, { streams: streams.map((stats) => streamSummary(stats, this.#viewContext(stats.key, stats.bytesIn, stats.bytesOut, base))) });
+    sendJson(res, 200, {
+      streams: streams.map((stats) => ({ ...streamSummary(stats, this.#viewContext(stats.key, stats.bytesIn, stats.bytesOut, base)), snapshot: this.#snapshotOf(stats.key) })),
+    });
+  }
+
+  #sendSnapshot(req: IncomingMessage, res: ServerResponse, key: string): void {
+    const snapshot = this.#snapshots?.get(key);
+    if (!snapshot) return sendError(res, 404, `no snapshot of ${key} (a \`snapshot\` sink takes one per stream)`);
+    res.writeHead(200, {
+      'content-type': 'image/jpeg',
+      'content-length': snapshot.jpeg.length,
+      'cache-control': 'no-store',
+      'last-modified': new Date(snapshot.takenAt).toUTCString(),
+    });
+    res.end(req.method === 'HEAD' ? undefined : snapshot.jpeg);
+  }
+
+  /** Where a stream's snapshot is, and when it was taken, for its summary. */
+  #snapshotOf(key: string): { url: string; takenAt: string; width: number; height: number } | null {
+    const snapshot = this.#snapshots?.get(key);
+    if (!snapshot) return null;
+    return { url: `/api/streams/${key}/snapshot.jpg`, takenAt: new Date(snapshot.takenAt).toISOString(), width: snapshot.width, height: snapshot.height };
   }
 
   #showStream(req: IncomingMessage, res: ServerResponse, key: string): void {
     const stats = this.#registry!.list().find((s) => s.key === key);
     if (!stats) return sendError(res, 404, `no live stream at ${key}`);
     const context = this.#viewContext(key, stats.bytesIn, stats.bytesOut, this.#base(req));
-    sendJson(res, 200, streamDetail(stats, this.#registry!.players(key), context));
+    sendJson(res, 200, { ...streamDetail(stats, this.#registry!.players(key), context), snapshot: this.#snapshotOf(key) });
   }
 
   #endStream(res: ServerResponse, key: string, reason: string | undefined): void {

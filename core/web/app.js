@@ -212,6 +212,7 @@
     items.forEach(function (item, key) {
       if (!seen.has(key)) {
         item.li.remove();
+        if (item.thumb.src.indexOf('blob:') === 0) URL.revokeObjectURL(item.thumb.src);
         items.delete(key);
       }
     });
@@ -237,10 +238,13 @@
     var rateOut = el('span', 'meta meta-out');
     var players = el('span', 'meta meta-players');
     meta.append(rateIn, rateOut, players);
-    button.append(top, tracks, meta);
+    var thumb = el('img', 'thumb');
+    thumb.alt = 'latest keyframe of ' + key;
+    thumb.hidden = true;
+    button.append(thumb, top, tracks, meta);
     button.addEventListener('click', function () { select(key, true); });
     li.appendChild(button);
-    var item = { li: li, button: button, badge: badge, uptime: uptime, tracks: tracks, rateIn: rateIn, rateOut: rateOut, players: players };
+    var item = { li: li, button: button, badge: badge, uptime: uptime, tracks: tracks, rateIn: rateIn, rateOut: rateOut, players: players, thumb: thumb, thumbAt: null };
     items.set(key, item);
     return item;
   }
@@ -262,6 +266,27 @@
     var players = s.playerCount + s.waitingCount;
     item.players.textContent = plural(players, 'player');
     item.button.setAttribute('aria-current', s.key === state.selected ? 'true' : 'false');
+    updateThumb(item, s.snapshot);
+  }
+
+  // The snapshot comes through the API (which may want the token), so it is fetched, not linked.
+  function updateThumb(item, snapshot) {
+    if (!snapshot) {
+      item.thumb.hidden = true;
+      item.thumbAt = null;
+      return;
+    }
+    if (snapshot.takenAt === item.thumbAt) return;
+    item.thumbAt = snapshot.takenAt;
+    api(snapshot.url)
+      .then(function (res) { return res.ok ? res.blob() : null; })
+      .then(function (blob) {
+        if (!blob) return;
+        var old = item.thumb.src;
+        item.thumb.src = URL.createObjectURL(blob);
+        item.thumb.hidden = false;
+        if (old && old.indexOf('blob:') === 0) URL.revokeObjectURL(old);
+      }, function () {});
   }
 
   // ---------- selection and playback ----------

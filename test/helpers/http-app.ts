@@ -33,6 +33,11 @@ pipelines:
     stages: [flv-demux, timestamps]
     sinks: [ws-play, { type: http-play, waitForPublisherMs: 5000 }]
 `;
+  return startHttpYaml(yaml, env);
+}
+
+/** A whole pipeline file (an example, say) with the live and HTTP modules, started. */
+export async function startHttpYaml(yaml: string, env: Record<string, string> = {}): Promise<LiveApp> {
   const file = join(tempDir('wsflv-http-'), 'pipeline.yaml');
   writeFileSync(file, yaml);
   const app = await App.fromParsed(new ParsedConfigFile(file, yaml, env), {

@@ -8,12 +8,13 @@ import { ParsedConfigFile } from '../../core/pipeline/config.js';
 import { LIVE_SERVER, type LiveServer } from '../../core/server/listener.js';
 import { rtmpModule } from '../../core/rtmp/module.js';
 import { serverModule } from '../../core/server/module.js';
+import { snapshotModule } from '../../core/snapshot/module.js';
 import { sinksModule } from '../../sinks/index.js';
 import { sourcesModule } from '../../sources/index.js';
 import { stagesModule } from '../../stages/index.js';
 import { tempDir } from './app.js';
 
-export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, accessModule, rtmpModule, liveModule];
+export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, accessModule, rtmpModule, liveModule, snapshotModule];
 
 export interface LiveApp {
   app: App;
