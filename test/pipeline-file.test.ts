@@ -20,7 +20,7 @@ test('the bundled pipeline.yaml validates, with defaults and with overrides from
   t.is((custom.config.sections.get("server") as ServerConfig).host, '127.0.0.1');
 });
 
-test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording) validate when turned on', async (t) => {
+test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, snapshots, recording) validate when turned on', async (t) => {
   const { readFileSync } = await import('node:fs');
   const text = readFileSync('pipeline.yaml', 'utf8');
   const examples = text.split('\n').filter((line) => /^\s*#:/.test(line));
@@ -29,6 +29,6 @@ test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, recording
   const logger = createLogger({ level: 'silent' });
   const app = await App.fromParsed(new ParsedConfigFile('pipeline.yaml', enabled, {}), { modules: builtinModules, logger });
   const live = app.config.pipelines.find((p) => p.name === 'live')!;
-  t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'rtmp-play', 'record']);
+  t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'rtmp-play', 'snapshot', 'record']);
   t.truthy((app.config.sections.get("server") as { hooks?: { on_publish?: string } }).hooks?.on_publish);
 });

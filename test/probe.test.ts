@@ -12,7 +12,8 @@ import { tempDir } from './helpers/app.js';
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('fixtures/', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/wsflv.js', import.meta.url));
-const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.flv')).sort();
+// Not the Enhanced RTMP fixture (H.264 + Opus): ffprobe 5.1, the reference here, cannot read it.
+const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.flv') && !f.includes('opus')).sort();
 const fixture = (name: string) => join(FIXTURES, name);
 
 interface Cli { code: number; stdout: string; stderr: string }
