@@ -7,7 +7,7 @@ import { METRICS, type Metrics } from '../core/metrics.js';
 import type { ComponentUse } from '../core/pipeline/config.js';
 import type { Component, FileProblem, SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
-import { FFMPEG_HINT, findProgram } from '../core/process/program.js';
+import { ffmpegMissing } from '../core/process/program.js';
 import { jpegSize, keyframeToJpeg } from '../core/snapshot/keyframe-jpeg.js';
 import { SNAPSHOTS, type SnapshotStore } from '../core/snapshot/store.js';
 
@@ -46,7 +46,8 @@ export class SnapshotSink implements SinkComponent<Options> {
 
   check(use: ComponentUse<Component>): FileProblem[] {
     const { ffmpeg } = use.options as Options;
-    return findProgram(ffmpeg) ? [] : [{ message: `snapshot: ${ffmpeg} is not on PATH: ${FFMPEG_HINT}`, path: ['ffmpeg'] }];
+    const missing = ffmpegMissing(this.type, ffmpeg);
+    return missing ? [{ message: missing, path: ['ffmpeg'] }] : [];
   }
 
   create(config: Options): SinkInstance {

@@ -67,8 +67,8 @@ export class ExecSource implements SourceComponent<Options> {
     const backoff = new Backoff(config.retryMinMs, config.retryMaxMs);
     let stopped = false;
     let current: ManagedChild | undefined;
-    let wake: (() => void) | undefined;
-    let endSessions: (() => void) | undefined;
+    let restartTimer: NodeJS.Timeout | undefined;
+    let sessions: { complete(): void } | undefined;
 
     /** One run of the command as one session's bytes; resolves `ended` with whether it failed. */
     const run = (runIndex: number, ended: (failed: boolean) => void): StreamSession<Buffer> => {
@@ -96,15 +96,8 @@ export class ExecSource implements SourceComponent<Options> {
           const rest = strip(chunk);
           if (rest.length > 0) subscriber.next(rest);
         });
-        // Both the end of stdout and the exit must be seen: stdout can still hold the last tags at exit.
-        let outputEnded = false;
-        stdout.once('close', () => {
-          outputEnded = true;
-          void child!.exited.then(finish);
-        });
-        const finish = ({ code, signal }: { code: number | null; signal: NodeJS.Signals | null }) => {
+        void child.finished.then(({ code, signal }) => {
           clearTimeout(timer);
-          if (!outputEnded) return;
           const failed = failure !== undefined || code !== 0;
           if (Date.now() - started >= HEALTHY_RUN_MS) backoff.reset();
           const why = failure ?? (code === 0 ? 'exited' : code === null ? `was killed (${signal})` : `exited with code ${code}`);
@@ -112,7 +105,7 @@ export class ExecSource implements SourceComponent<Options> {
           if (!stopped) logger[failed ? 'warn' : 'info']({ pid: child!.pid, code, signal, stderr: stderr || undefined }, `command ${why}`);
           subscriber.complete();
           ended(failed);
-        };
+        });
         return () => {
           clearTimeout(timer);
           void child!.stop();
@@ -133,8 +126,7 @@ export class ExecSource implements SourceComponent<Options> {
 
     const sessions$ = new Observable<StreamSession>((subscriber) => {
       let runIndex = 0;
-      let timer: NodeJS.Timeout | undefined;
-      endSessions = () => subscriber.complete();
+      sessions = subscriber;
       const next = () => {
         if (stopped) return subscriber.complete();
         subscriber.next(
@@ -144,28 +136,25 @@ export class ExecSource implements SourceComponent<Options> {
             if (!again) return subscriber.complete();
             const wait = backoff.next();
             logger.info({ retryInMs: wait }, 'restarting the command');
-            timer = setTimeout(next, wait);
-            wake = () => {
-              clearTimeout(timer);
-              subscriber.complete();
-            };
+            restartTimer = setTimeout(next, wait);
           }),
         );
       };
       next();
       return () => {
-        clearTimeout(timer);
-        endSessions = undefined;
+        clearTimeout(restartTimer);
+        sessions = undefined;
       };
     });
 
     return {
       sessions$,
+      // A running command ends its session, which then completes the source (stopped is set); between runs, it completes here.
       stop: async () => {
         stopped = true;
-        wake?.();
+        clearTimeout(restartTimer);
         if (current) await current.stop();
-        else endSessions?.();
+        else sessions?.complete();
       },
     };
   }

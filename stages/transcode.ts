@@ -7,7 +7,7 @@ import { METRICS, type Metrics } from '../core/metrics.js';
 import type { ComponentUse } from '../core/pipeline/config.js';
 import type { Component, FileProblem, StageComponent, StreamContext } from '../core/pipeline/component.js';
 import { MEDIA_PACKETS } from '../core/pipeline/kinds.js';
-import { findProgram, FFMPEG_HINT } from '../core/process/program.js';
+import { ffmpegMissing } from '../core/process/program.js';
 
 const video = z
   .object({
@@ -70,7 +70,8 @@ export class TranscodeStage implements StageComponent<Options> {
   check(use: ComponentUse<Component>): FileProblem[] {
     const config = use.options as Options;
     const problems: FileProblem[] = [];
-    if (!findProgram(config.ffmpeg)) problems.push({ message: `transcode: ${config.ffmpeg} is not on PATH: ${FFMPEG_HINT}`, path: ['ffmpeg'] });
+    const missing = ffmpegMissing(this.type, config.ffmpeg);
+    if (missing) problems.push({ message: missing, path: ['ffmpeg'] });
     if (config.audio.codec === 'opus') {
       problems.push({ message: 'transcode: audio codec opus cannot be written: the output is FLV, and ffmpeg 5.1 writes Opus only outside FLV; use aac', path: ['audio', 'codec'] });
     }

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { LIVE_SERVER } from '../core/server/listener.js';
 import { runningChildren } from '../core/process/child.js';
-import { loadApp } from './helpers/app.js';
-import { ffprobe } from './helpers/ffprobe.js';
+import { loadApp, tempDir } from './helpers/app.js';
+import { probeWhenLive } from './helpers/ffprobe.js';
 import { eventually } from './helpers/http-app.js';
 import { FIXTURE } from './helpers/live-clients.js';
 
@@ -13,13 +14,7 @@ test.serial('examples/camera.yaml: an exec source running ffmpeg on a test patte
   await app.start();
   try {
     const base = app.container.get(LIVE_SERVER).url('http');
-    const probe = await eventually(async () => {
-      try {
-        return await ffprobe(`${base}/live/pattern.flv`, ['-read_intervals', '%+1']);
-      } catch {
-        return undefined;
-      }
-    }, 30_000, 'live/pattern plays');
+    const probe = await probeWhenLive(`${base}/live/pattern.flv`, 30_000);
     const video = probe.streams.find((s) => s.codec_type === 'video');
     const audio = probe.streams.find((s) => s.codec_type === 'audio');
     t.is(video?.codec_name, 'h264');
@@ -64,7 +59,7 @@ test.serial('a command that exits at once is restarted with backoff, and that th
   t.is(runningChildren(), 0);
 });
 
-test.serial('a command that never writes is killed after firstByteTimeoutMs and run again; restart: never ends it', async (t) => {
+test.serial('a command that never writes is killed after firstByteTimeoutMs; with restart: never it is not run again', async (t) => {
   const app = await loadApp(execPipeline('sleep 30', ', firstByteTimeoutMs: 300, restart: never'));
   await app.start();
   try {
@@ -83,7 +78,6 @@ test.serial('garbage on stdout ends that run with a logged reason; the command i
   try {
     await eventually(() => runningChildren() === 0, 10_000, 'the garbage writer is stopped');
     // Its `sleep 30` went with it: the whole process group is stopped, not only the shell.
-    const { execFileSync } = await import('node:child_process');
     t.false(execFileSync('ps', ['-eo', 'args']).toString().split('\n').some((line) => line.trim() === 'sleep 30'));
   } finally {
     await app.stop(3000);
@@ -91,7 +85,6 @@ test.serial('garbage on stdout ends that run with a logged reason; the command i
 });
 
 test.serial('an exec source in a headless run: cat of an FLV file through flv-demux to a file sink, whole', async (t) => {
-  const { tempDir } = await import('./helpers/app.js');
   const out = `${tempDir()}/out.flv`;
   const app = await loadApp(`pipelines:
   job:

@@ -8,7 +8,7 @@ import { FlvDemuxer } from '../core/flv/demuxer.js';
 import { createLogger } from '../core/logger.js';
 import { runningChildPids, runningChildren } from '../core/process/child.js';
 import { loadApp, tempDir } from './helpers/app.js';
-import { ffprobe, ffprobePackets } from './helpers/ffprobe.js';
+import { ffprobe, ffprobePackets, probeWhenLive } from './helpers/ffprobe.js';
 import { eventually, publishLoop } from './helpers/http-app.js';
 import { METRICS } from '../core/metrics.js';
 import { startLiveApp, type LiveApp } from './helpers/live-app.js';
@@ -20,18 +20,6 @@ function make720p(dir: string): string {
   const file = join(dir, 'in-720p.flv');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000', '-t', '3', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-f', 'flv', file]);
   return file;
-}
-
-/** Probe a live HTTP-FLV URL once it plays (a rendition starts a moment after its source). */
-async function probeLive(url: string) {
-  return eventually(async () => {
-    try {
-      const probe = await ffprobe(url, ['-read_intervals', '%+1.5']);
-      return probe.streams.some((s) => s.codec_type === 'video') && probe.streams.some((s) => s.codec_type === 'audio') ? probe : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 40_000, `${url} plays`);
 }
 
 function fakeFfmpeg(dir: string, script: string): string {
@@ -92,14 +80,14 @@ test.serial('examples/ladder.yaml: 480p and 240p renditions of a live stream, pl
     const publisher = await publishLoop(`${live.url('ws')}/live/cam.flv`);
     t.teardown(() => publisher.stop());
     for (const [suffix, height] of [['_480p', 480], ['_240p', 240]] as const) {
-      const probe = await probeLive(`${live.url('http')}/live/cam${suffix}.flv`);
+      const probe = await probeWhenLive(`${live.url('http')}/live/cam${suffix}.flv`);
       const video = probe.streams.find((s) => s.codec_type === 'video')!;
       t.is(video.codec_name, 'h264', suffix);
       t.is(video.height, height, suffix);
       t.is(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac', suffix);
     }
     // The original is still served as it is.
-    const original = await probeLive(`${live.url('http')}/live/cam.flv`);
+    const original = await probeWhenLive(`${live.url('http')}/live/cam.flv`);
     t.is(original.streams.find((s) => s.codec_type === 'video')?.height, 360);
     t.is(runningChildPids().filter((c) => c.command === 'ffmpeg').length, 2);
     publisher.stop();
@@ -120,7 +108,7 @@ test.serial('examples/opus-to-aac.yaml: an H.264 + Opus publisher reaches player
   try {
     const publisher = await publishLoop(`${live.url('ws')}/live/browser.flv`, OPUS_FIXTURE);
     t.teardown(() => publisher.stop());
-    const probe = await probeLive(`${live.url('http')}/live/browser.flv`);
+    const probe = await probeWhenLive(`${live.url('http')}/live/browser.flv`);
     t.is(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
     t.is(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
   } finally {
@@ -134,8 +122,8 @@ test.serial('ffmpeg killed mid-stream fails that stream with its reason; another
     const a = await publishLoop(`${live.url('ws')}/live/a.flv`);
     const b = await publishLoop(`${live.url('ws')}/live/b.flv`);
     t.teardown(() => { a.stop(); b.stop(); });
-    await probeLive(`${live.url('http')}/live/a.flv`);
-    await probeLive(`${live.url('http')}/live/b.flv`);
+    await probeWhenLive(`${live.url('http')}/live/a.flv`);
+    await probeWhenLive(`${live.url('http')}/live/b.flv`);
     const children = runningChildPids().filter((c) => c.command === 'ffmpeg');
     t.is(children.length, 2);
     process.kill(children[0]!.pid, 'SIGKILL');
@@ -143,7 +131,7 @@ test.serial('ffmpeg killed mid-stream fails that stream with its reason; another
     t.is(closed.code, 1011, 'a broken transcode is an internal failure of that stream');
     t.regex(closed.reason, /ffmpeg|internal/);
     const other = closed.who === 'a' ? 'b' : 'a';
-    const probe = await probeLive(`${live.url('http')}/live/${other}.flv`);
+    const probe = await probeWhenLive(`${live.url('http')}/live/${other}.flv`);
     t.is(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
     await eventually(() => runningChildPids().filter((c) => c.command === 'ffmpeg').length === 1, 10_000, 'only the other stream\'s ffmpeg runs');
   } finally {
@@ -212,7 +200,7 @@ pipelines:
       return match && Number(match[1]) > 0 ? Number(match[1]) : undefined;
     }, 15_000, 'dropped frames counted');
     t.true(dropped > 0);
-    const probe = await probeLive(`${live.url('http')}/live/slow.flv`);
+    const probe = await probeWhenLive(`${live.url('http')}/live/slow.flv`);
     t.is(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
   } finally {
     await live.stop();

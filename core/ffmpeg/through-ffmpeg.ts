@@ -93,18 +93,13 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
             subscriber.next(packet.script?.name === 'onMetaData' ? mergeMetadata(inputMetadata, packet) : packet);
           }
         });
-        let outputClosed = false;
-        stdout.once('close', () => {
-          outputClosed = true;
-          void child!.exited.then(exited);
-        });
-        const exited = ({ code, signal }: { code: number | null; signal: NodeJS.Signals | null }) => {
-          if (failed || !outputClosed) return;
+        void child.finished.then(({ code, signal }) => {
+          if (failed) return;
           clearTimeout(stallTimer);
           if (!inputEnded) return fail('WSFLV_ERR_TRANSCODE_EXITED', code === null ? `was killed (${signal})` : `exited with code ${code} mid-stream`);
           if (code !== 0) return fail('WSFLV_ERR_TRANSCODE_EXITED', `exited with code ${code ?? signal}`);
           subscriber.complete();
-        };
+        });
       };
 
       const write = (buffers: Buffer[]) => {

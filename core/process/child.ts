@@ -22,9 +22,14 @@ export interface ChildOptions {
   stdin?: boolean;
   /** How many stderr lines to keep for `lastStderr()`. */
   stderrLines?: number;
-  /** After SIGTERM, how long before SIGKILL. */
-  killAfterMs?: number;
-  env?: NodeJS.ProcessEnv;
+}
+
+/** After SIGTERM, how long before SIGKILL. */
+const KILL_AFTER_MS = 2000;
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 /**
@@ -34,17 +39,22 @@ export interface ChildOptions {
  */
 export class ManagedChild {
   readonly process: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ChildExit>;
+  /**
+   * Resolves with the exit once the child exited and its stdout closed: 'exit' can come before the
+   * last stdout data, so whoever reads stdout to the end waits for this, not for `exited`.
+   */
+  readonly finished: Promise<ChildExit>;
   #stderr: string[] = [];
   #partial = '';
-  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  #exit: ChildExit | undefined;
   readonly #options: ChildOptions;
 
   constructor(options: ChildOptions) {
     this.#options = options;
     const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
     // Its own process group, so stopping it also stops what it started (`sh -c 'a | b'`, a wrapper script).
-    this.process = spawn(options.command, [...options.args], { stdio, env: options.env ?? process.env, detached: true });
+    this.process = spawn(options.command, [...options.args], { stdio, detached: true });
     const child = this.process;
     running.add(child);
     ensureExitHook();
@@ -61,6 +71,8 @@ export class ManagedChild {
         if (child.pid === undefined) done(null, null);
       });
     });
+    const stdoutClosed = new Promise<void>((resolve) => child.stdout!.once('close', resolve));
+    this.finished = Promise.all([this.exited, stdoutClosed]).then(([exit]) => exit);
     child.stdin?.on('error', () => {}); // EPIPE when the child exits first: the exit tells the story.
     child.stdout!.on('error', () => {});
     child.stderr!.setEncoding('utf8');
@@ -71,22 +83,17 @@ export class ManagedChild {
     return this.process.pid;
   }
 
-  /** The exit status, once the child exited. */
-  get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
-    return this.#exit;
-  }
-
   /** The last stderr lines, joined: what an error message quotes. */
   lastStderr(): string {
     const tail = [...this.#stderr, ...(this.#partial ? [this.#partial] : [])];
     return tail.join(' | ').trim();
   }
 
-  /** End the child: SIGTERM, then SIGKILL after `killAfterMs`. Resolves when it has exited. */
+  /** End the child: SIGTERM, then SIGKILL after KILL_AFTER_MS. Resolves when it has exited. */
   async stop(): Promise<void> {
     if (this.#exit || this.process.pid === undefined) return void (await this.exited);
     signalGroup(this.process, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(this.process, 'SIGKILL'), this.#options.killAfterMs ?? 2000);
+    const timer = setTimeout(() => signalGroup(this.process, 'SIGKILL'), KILL_AFTER_MS);
     await this.exited;
     clearTimeout(timer);
   }

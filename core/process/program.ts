@@ -1,13 +1,5 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { WsflvError } from '../errors.js';
-
-/** A component needs a program (ffmpeg) that is not on PATH. */
-export class ProgramMissingError extends WsflvError {
-  constructor(program: string, hint: string) {
-    super('WSFLV_ERR_PROGRAM_MISSING', `${program} is not on PATH: ${hint}`);
-  }
-}
 
 /** The full path of `program` on PATH, or undefined. An absolute or relative path is checked as it is. */
 export function findProgram(program: string, path = process.env.PATH ?? ''): string | undefined {
@@ -23,11 +15,11 @@ export function findProgram(program: string, path = process.env.PATH ?? ''): str
   return undefined;
 }
 
-export const FFMPEG_HINT = "install Debian's ffmpeg package (apt-get install ffmpeg), or set the component's `ffmpeg:` option to its path";
-
-/** The ffmpeg binary to run, or ProgramMissingError naming the package to install. */
-export function requireFfmpeg(binary = 'ffmpeg'): string {
-  const found = findProgram(binary);
-  if (!found) throw new ProgramMissingError(binary, FFMPEG_HINT);
-  return found;
+/**
+ * The load-time problem of a component whose ffmpeg is not on PATH, naming the package to install,
+ * or undefined when it is there (`validate` reports it with the file's other problems).
+ */
+export function ffmpegMissing(component: string, binary: string): string | undefined {
+  if (findProgram(binary)) return undefined;
+  return `${component}: ${binary} is not on PATH: install Debian's ffmpeg package (apt-get install ffmpeg), or set the component's \`ffmpeg:\` option to its path`;
 }

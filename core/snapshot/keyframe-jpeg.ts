@@ -30,7 +30,7 @@ export async function keyframeToJpeg(ffmpeg: string, config: MediaPacket | undef
   for (const buffer of bytes) stdin.write(buffer);
   stdin.end();
   const timer = setTimeout(() => void child.stop(), DECODE_TIMEOUT_MS);
-  const { code } = await child.exited;
+  const { code } = await child.finished; // stdout read to its end, not only the exit seen
   clearTimeout(timer);
   const jpeg = Buffer.concat(chunks);
   if (code !== 0 || jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {

@@ -29,3 +29,23 @@ export async function ffprobePackets(target: string): Promise<{ codec_type: stri
     size: Number(p.size),
   }));
 }
+
+/**
+ * ffprobe a live HTTP-FLV URL once it plays with both a video and an audio track (a stream that an
+ * exec source or a transcode starts comes a moment after its pipeline does), within `timeoutMs`.
+ */
+export async function probeWhenLive(url: string, timeoutMs = 40_000): Promise<{ streams: FfprobeStream[]; format: { duration?: string } }> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const probe = await ffprobe(url, ['-read_intervals', '%+1.5']);
+      if (probe.streams.some((s) => s.codec_type === 'video') && probe.streams.some((s) => s.codec_type === 'audio')) return probe;
+      last = `tracks: ${probe.streams.map((s) => s.codec_type).join(', ')}`;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not play with video and audio within ${timeoutMs} ms (last: ${String((last as Error)?.message ?? last)})`);
+}
