@@ -89,7 +89,9 @@ export class RtmpClient {
 
   static async publish(url: string, options: RtmpClientOptions = {}): Promise<RtmpClient> {
     const client = await RtmpClient.#open(url, options);
-    await client.#call('releaseStream', [null, client.url.stream]).catch(() => undefined);
+    // Not awaited, as encoders do: some servers (node-media-server among them) never answer
+    // releaseStream or FCPublish, and a late _result for them is ignored.
+    client.#send(command('releaseStream', client.#transaction++, [null, client.url.stream]));
     client.#send(command('FCPublish', client.#transaction++, [null, client.url.stream]));
     const created = await client.#call('createStream', [null]);
     client.#streamId = typeof created.args[0] === 'number' ? created.args[0] : 1;
