@@ -25,8 +25,10 @@ pipelines:
     source: { type: pull, url: "rtmp://127.0.0.1:${rtmpPort}/live/cam", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
     stages: [flv-demux, timestamps]
     sinks: [{ type: ws-play, match: "pulled/*", ${PLAYER} }]
-`);
+`, {}, { logs: true });
   t.teardown(() => live.stop());
+  // On a failure, what push and pull said about their connections.
+  t.teardown(() => t.passed || t.log(live.logs.filter((line) => /push|pull/.test(line)).slice(-20).join('\n')));
   const local = new RecordingSocket(`${live.url('ws')}/live/cam.flv`);
   await local.opened;
   const publisher = await publishLoop(`${live.url('ws')}/live/cam.flv`);

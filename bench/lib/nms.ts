@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +12,49 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NMS_DIR = join(ROOT, 'bench', '.cache', 'nms');
 
+const installed = (dir: string) => existsSync(join(dir, 'node_modules', 'node-media-server', 'package.json'));
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Installs it once, safely when several test processes ask at the same moment: one takes a lock (an
+ * atomic mkdir) and installs into a private folder renamed into place when complete; the others wait
+ * for it. Without that, a second `npm install` rewrites the folder under a server already running.
+ */
 export function ensureNms(): void {
-  if (existsSync(join(NMS_DIR, 'node_modules', 'node-media-server', 'package.json'))) return;
-  mkdirSync(NMS_DIR, { recursive: true });
-  if (!existsSync(join(NMS_DIR, 'package.json'))) writeFileSync(join(NMS_DIR, 'package.json'), '{ "name": "nms-bench", "private": true }\n');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--prefix', NMS_DIR, '--no-audit', '--no-fund', '--loglevel=error', 'node-media-server@4.4.3'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('npm install node-media-server@4.4.3 failed');
+  if (installed(NMS_DIR)) return;
+  const lock = `${NMS_DIR}.lock`;
+  mkdirSync(dirname(NMS_DIR), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (installed(NMS_DIR)) return;
+      // A lock left by an install that was killed: older than any install takes.
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since !== undefined && Date.now() - since > 150_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`node-media-server: still locked by another install (${lock})`);
+      sleepSync(200);
+    }
+  }
+  try {
+    if (installed(NMS_DIR)) return;
+    const staging = `${NMS_DIR}.install-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'package.json'), '{ "name": "nms-bench", "private": true }\n');
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const r = spawnSync(npm, ['install', '--prefix', staging, '--no-audit', '--no-fund', '--loglevel=error', 'node-media-server@4.4.3'], { stdio: 'inherit' });
+    if (r.status !== 0 || !installed(staging)) {
+      rmSync(staging, { recursive: true, force: true });
+      throw new Error('npm install node-media-server@4.4.3 failed');
+    }
+    rmSync(NMS_DIR, { recursive: true, force: true });
+    renameSync(staging, NMS_DIR);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Start it on the given loopback ports; resolves once its RTMP port accepts connections. */

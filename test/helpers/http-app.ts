@@ -2,16 +2,9 @@
  * The live server with the listener's HTTP features (web page, API, metrics) for tests, and a
  * WebSocket publisher that loops a fixture in real time for as long as a test needs a live stream.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { httpModule } from '../../core/http/module.js';
-import { createLogger } from '../../core/logger.js';
-import { App } from '../../core/pipeline/app.js';
-import { ParsedConfigFile } from '../../core/pipeline/config.js';
-import { LIVE_SERVER } from '../../core/server/listener.js';
-import { tempDir } from './app.js';
-import { liveModules, type LiveApp } from './live-app.js';
+import { liveModules, startLiveApp, type LiveApp } from './live-app.js';
 import { FIXTURE, type Closed } from './live-clients.js';
 import { pacedFlvTags } from './paced-flv.js';
 
@@ -38,15 +31,7 @@ pipelines:
 
 /** A whole pipeline file (an example, say) with the live and HTTP modules, started. */
 export async function startHttpYaml(yaml: string, env: Record<string, string> = {}): Promise<LiveApp> {
-  const file = join(tempDir('wsflv-http-'), 'pipeline.yaml');
-  writeFileSync(file, yaml);
-  const app = await App.fromParsed(new ParsedConfigFile(file, yaml, env), {
-    modules: [...liveModules, httpModule],
-    logger: createLogger({ level: process.env.WSFLV_LOG_LEVEL ?? 'silent' }),
-  });
-  await app.start();
-  const live = app.container.get(LIVE_SERVER);
-  return { app, server: live, url: (scheme = 'http') => live.url(scheme), stop: () => app.stop(3000) };
+  return startLiveApp(yaml, env, { modules: [...liveModules, httpModule] });
 }
 
 export interface LoopingPublisher {

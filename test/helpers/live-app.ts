@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import type { ContainerModule } from 'inversify';
 import { join } from 'node:path';
 import { accessModule } from '../../core/access/module.js';
 import { createLogger } from '../../core/logger.js';
@@ -22,19 +23,24 @@ export interface LiveApp {
   /** Base URL, e.g. `ws://127.0.0.1:40123` (`wss` under TLS). */
   url(scheme?: 'ws' | 'http'): string;
   stop(): Promise<boolean>;
+  /** The app's log lines (JSON), when started with `{ logs: true }`: the last 500. */
+  logs: string[];
 }
 
 /** Load `yaml` as a pipeline file with the live modules, start it, and return where it listens. */
-export async function startLiveApp(yaml: string, env: Record<string, string> = {}): Promise<LiveApp> {
+export async function startLiveApp(yaml: string, env: Record<string, string> = {}, options: { logs?: boolean; modules?: ContainerModule[] } = {}): Promise<LiveApp> {
   const file = join(tempDir('wsflv-live-'), 'pipeline.yaml');
   writeFileSync(file, yaml);
+  const logs: string[] = [];
+  // Kept in memory so a failing test can say what the app saw.
+  const destination = { write: (line: string) => void (logs.push(line.trimEnd()) > 500 && logs.shift()) };
   const app = await App.fromParsed(new ParsedConfigFile(file, yaml, env), {
-    modules: liveModules,
-    logger: createLogger({ level: process.env.WSFLV_LOG_LEVEL ?? 'silent' }),
+    modules: options.modules ?? liveModules,
+    logger: options.logs ? createLogger({ level: 'info', destination }) : createLogger({ level: process.env.WSFLV_LOG_LEVEL ?? 'silent' }),
   });
   await app.start();
   const server = app.container.get(LIVE_SERVER);
-  return { app, server, url: (scheme = 'http') => server.url(scheme), stop: () => app.stop(3000) };
+  return { app, server, logs, url: (scheme = 'http') => server.url(scheme), stop: () => app.stop(3000) };
 }
 
 /** The usual live pipeline: publishers in, demuxed, timestamps fixed, GOP cached, served to players. */
