@@ -173,3 +173,21 @@ test('run: a live server whose publisher failed still exits 0 on a clean SIGTERM
   t.regex(stderr, /stream failed/);
   t.is(code, 0, stderr.slice(-2000));
 });
+
+test('validate: transcode and snapshot without ffmpeg on PATH are refused, naming the package to install', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'needs-ffmpeg.yaml');
+  writeFileSync(file, `pipelines:
+  job:
+    source: { type: file, path: x.flv }
+    stages: [flv-demux, { type: transcode, video: { codec: h264, height: 360 } }]
+    sinks: [{ type: file, path: y.flv }, snapshot]
+`);
+  // A PATH without ffmpeg on it: the check is the same lookup the child's spawn would make.
+  const failed = await runCli(['validate', file], { env: { PATH: dir } });
+  t.is(failed.code, 1, failed.stderr);
+  t.regex(failed.stderr, /transcode: ffmpeg is not on PATH: install Debian's ffmpeg package \(apt-get install ffmpeg\)/);
+  t.regex(failed.stderr, /snapshot: ffmpeg is not on PATH/);
+  const found = await runCli(['validate', file]);
+  t.is(found.code, 0, found.stderr);
+});

@@ -8,6 +8,7 @@ import { FlvDemuxer } from '../core/flv/demuxer.js';
 import { createLogger } from '../core/logger.js';
 import { runningChildPids, runningChildren } from '../core/process/child.js';
 import { loadApp, tempDir } from './helpers/app.js';
+import { describePlayback, playInBrowser } from './helpers/browser.js';
 import { ffprobe, ffprobePackets, probeWhenLive } from './helpers/ffprobe.js';
 import { eventually, publishLoop } from './helpers/http-app.js';
 import { METRICS } from '../core/metrics.js';
@@ -103,7 +104,7 @@ async function opusApp(extra = ''): Promise<LiveApp> {
   return startLiveApp(readFileSync('examples/opus-to-aac.yaml', 'utf8') + extra, { HOST: '127.0.0.1', PORT: '0', RTMP_PORT: '0' });
 }
 
-test.serial('examples/opus-to-aac.yaml: an H.264 + Opus publisher reaches players of its key as H.264 + AAC', async (t) => {
+test.serial('examples/opus-to-aac.yaml: an H.264 + Opus publisher reaches players of its key as H.264 + AAC, for ffprobe and for mpegts.js in Chromium', async (t) => {
   const live = await opusApp();
   try {
     const publisher = await publishLoop(`${live.url('ws')}/live/browser.flv`, OPUS_FIXTURE);
@@ -111,6 +112,14 @@ test.serial('examples/opus-to-aac.yaml: an H.264 + Opus publisher reaches player
     const probe = await probeWhenLive(`${live.url('http')}/live/browser.flv`);
     t.is(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
     t.is(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
+    // mpegts.js cannot play Opus in FLV at all: playing with sound is what the transcode buys.
+    const result = await playInBrowser(t, `${live.url('ws')}/live/browser.flv`, { seconds: 4, isLive: true, untilAdvanced: 2, screenshot: 'opus-to-aac' });
+    const summary = describePlayback(result);
+    t.deepEqual(result.errors, [], summary);
+    t.like(result.mediaInfo, { hasAudio: true, hasVideo: true }, summary);
+    t.regex(String(result.mediaInfo?.audioCodec), /^mp4a/, summary);
+    t.is(result.videoWidth, 640, summary);
+    t.true(result.currentTimeEnd - result.currentTimeStart >= 1.5, summary);
   } finally {
     await live.stop();
   }
