@@ -20,8 +20,8 @@
  *          127.0.0.1) into bench/.cache/prof and print where the time went; profiling inflates CPU,
  *          so figures from such a run are not comparable
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ChildMessage, LoadConfig, LoadResult, ParentMessage } from './lib/load.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
+import { ensureNms, NMS_DIR } from './lib/nms.js';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
 import { startProfiler, summarizeProfile } from './lib/profile.js';
 import { slope } from './lib/stats.js';
@@ -124,18 +125,6 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
       });
     },
   };
-}
-
-const NMS_DIR = join(CACHE, 'nms');
-
-function ensureNms(): void {
-  if (existsSync(join(NMS_DIR, 'node_modules', 'node-media-server', 'package.json'))) return;
-  mkdirSync(NMS_DIR, { recursive: true });
-  if (!existsSync(join(NMS_DIR, 'package.json'))) writeFileSync(join(NMS_DIR, 'package.json'), '{ "name": "nms-bench", "private": true }\n');
-  console.log('installing node-media-server@4 into bench/.cache/nms ...');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--prefix', NMS_DIR, '--no-audit', '--no-fund', '--loglevel=error', 'node-media-server@4'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('npm install node-media-server@4 failed');
 }
 
 const SERVERS: Record<string, ServerSpec> = {
@@ -442,7 +431,7 @@ async function main(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
   const media800 = ensureMedia(CACHE, MEDIA['800k']);
   const media6m = stalledServers.length > 0 ? ensureMedia(CACHE, MEDIA['6m']) : undefined;
-  if (serverNames.includes('nms') || stalledServers.includes('nms')) ensureNms();
+  if (serverNames.includes('nms') || stalledServers.includes('nms')) await ensureNms();
   const info = await loadMedia(media800);
   const rate = (info.bytes * 8) / (info.durationMs / 1000) / 1e6;
 

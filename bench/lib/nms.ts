@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,14 +13,24 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NMS_DIR = join(ROOT, 'bench', '.cache', 'nms');
 
 const installed = (dir: string) => existsSync(join(dir, 'node_modules', 'node-media-server', 'package.json'));
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function npmInstall(prefix: string): Promise<boolean> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  return new Promise((resolve) => {
+    const c = spawn(npm, ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', 'node-media-server@4.4.3'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    c.once('error', () => resolve(false));
+    c.once('close', (code) => resolve(code === 0));
+  });
+}
 
 /**
  * Installs it once, safely when several test processes ask at the same moment: one takes a lock (an
  * atomic mkdir) and installs into a private folder renamed into place when complete; the others wait
  * for it. Without that, a second `npm install` rewrites the folder under a server already running.
+ * Asynchronous, so a test's own servers and timers keep running while npm works.
  */
-export function ensureNms(): void {
+export async function ensureNms(): Promise<void> {
   if (installed(NMS_DIR)) return;
   const lock = `${NMS_DIR}.lock`;
   mkdirSync(dirname(NMS_DIR), { recursive: true });
@@ -35,7 +45,7 @@ export function ensureNms(): void {
       const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
       if (since !== undefined && Date.now() - since > 150_000) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`node-media-server: still locked by another install (${lock})`);
-      sleepSync(200);
+      await sleep(200);
     }
   }
   try {
@@ -44,9 +54,7 @@ export function ensureNms(): void {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     writeFileSync(join(staging, 'package.json'), '{ "name": "nms-bench", "private": true }\n');
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = spawnSync(npm, ['install', '--prefix', staging, '--no-audit', '--no-fund', '--loglevel=error', 'node-media-server@4.4.3'], { stdio: 'inherit' });
-    if (r.status !== 0 || !installed(staging)) {
+    if (!(await npmInstall(staging)) || !installed(staging)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error('npm install node-media-server@4.4.3 failed');
     }
@@ -59,7 +67,7 @@ export function ensureNms(): void {
 
 /** Start it on the given loopback ports; resolves once its RTMP port accepts connections. */
 export async function startNms(httpPort: number, rtmpPort: number, nodeArgs: string[] = []): Promise<ChildProcess> {
-  ensureNms();
+  await ensureNms();
   const data = mkdtempSync(join(tmpdir(), 'wsflv-nms-'));
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bench', 'lib', 'nms-server.cjs'), NMS_DIR, String(httpPort), data, String(rtmpPort)], { cwd: NMS_DIR, stdio: 'ignore' });
   const { connect } = await import('node:net');
