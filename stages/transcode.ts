@@ -90,6 +90,7 @@ export class TranscodeStage implements StageComponent<Options> {
           maxQueueBytes: config.maxQueueBytes,
           stallTimeoutMs: config.stallTimeoutMs,
           onDropped: (frames) => this.#dropped.labels(pipeline).inc(frames),
+          hold: (until) => ctx.hold(until),
         }),
         tap({
           error: (error: Error) => {

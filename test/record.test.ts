@@ -88,7 +88,7 @@ function readWhole(path: string): { hasAudio: boolean; hasVideo: boolean; packet
 const describeStreams = async (path: string) => (await ffprobe(path)).streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
 
 function context(key: string, logger: Logger) {
-  return { pipeline: 'p', key, origin: { transport: 'file' }, logger, shared: new Map<symbol, unknown>(), signal: new AbortController().signal, hold: () => undefined };
+  return { pipeline: 'p', key, origin: { transport: 'file' }, logger, shared: new Map<symbol, unknown>(), signal: new AbortController().signal, hold: () => false };
 }
 
 const fixedClock = (wall: number) => ({ now: () => 0, wallNow: () => wall });

@@ -32,7 +32,7 @@ function makeRegistry(t: import('ava').ExecutionContext) {
 }
 
 function ctxFor(key: string, shared = new Map<symbol, unknown>()): StreamContext {
-  return { pipeline: 'live', key, origin: { transport: 'ws', address: '127.0.0.1:1' }, logger, shared, signal: new AbortController().signal, hold: () => undefined };
+  return { pipeline: 'live', key, origin: { transport: 'ws', address: '127.0.0.1:1' }, logger, shared, signal: new AbortController().signal, hold: () => false };
 }
 
 function monotonic(client: PlayerClient): boolean {

@@ -53,6 +53,27 @@ test.serial('examples/transcode-file.yaml: a 720p file becomes 360p, every frame
   t.is(runningChildren(), 0);
 });
 
+test.serial('a file job is paced by ffmpeg, not dropped: a queue far smaller than the file still keeps every frame', async (t) => {
+  const dir = tempDir();
+  const input = make720p(dir);
+  const output = join(dir, 'out.flv');
+  // The file is read far faster than ffmpeg encodes; a live stream would skip to keyframes past 64 KB.
+  const app = await loadApp(`pipelines:
+  job:
+    source: { type: file, path: ${input} }
+    stages: [flv-demux, { type: transcode, maxQueueBytes: 65536, video: { codec: h264, height: 180, preset: ultrafast } }]
+    sinks: [{ type: file, path: ${output} }]
+`);
+  await app.start();
+  await app.runtime.done;
+  await app.stop();
+  const dropped = (await app.container.get(METRICS).registry.getSingleMetric('wsflv_transcode_frames_dropped_total')!.get()).values;
+  t.deepEqual(dropped.filter((v) => v.value > 0), []);
+  const before = (await ffprobePackets(input)).filter((p) => p.codec_type === 'video');
+  const after = (await ffprobePackets(output)).filter((p) => p.codec_type === 'video');
+  t.is(after.length, before.length);
+});
+
 test.serial('H.264 + Opus (Enhanced RTMP, fed to ffmpeg as Matroska) becomes H.264 + AAC; the video is copied', async (t) => {
   const output = join(tempDir(), 'out.flv');
   const app = await loadApp(`pipelines:

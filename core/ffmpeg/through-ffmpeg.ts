@@ -20,6 +20,13 @@ export interface ThroughFfmpegOptions {
   /** Input keeps coming but ffmpeg wrote nothing for this long: the stream's conversion failed. */
   stallTimeoutMs: number;
   onDropped?(frames: number): void;
+  /**
+   * Asks the source to wait (a file source pauses reading; a live one cannot, `ctx.hold`): called
+   * whenever ffmpeg's stdin is full, so a file job is paced by ffmpeg and loses nothing, while a live
+   * stream is bounded by `maxQueueBytes`. Returns whether the source waits; one that does is never
+   * dropped from (what it already read still arrives, but no more follows until ffmpeg catches up).
+   */
+  hold?(until: Promise<unknown>): boolean;
 }
 
 /** onMetaData fields ffmpeg's output owns; everything else (title, custom fields) comes from the input. */
@@ -57,6 +64,8 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
       let failed = false;
       let inputMetadata: Record<string, unknown> | undefined;
       let dropping = false;
+      let holding = false;
+      let paced = false;
       let stallTimer: NodeJS.Timeout | undefined;
 
       const fail = (code: string, why: string) => {
@@ -110,6 +119,19 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
         const stdin = child!.process.stdin!;
         for (const buffer of buffers) stdin.write(buffer);
         if (buffers.length > 0) armStall();
+        if (options.hold && !holding && stdin.writableNeedDrain) {
+          holding = true;
+          paced = options.hold(new Promise<void>((resolve) => {
+            const release = () => {
+              holding = false;
+              stdin.off('drain', release);
+              stdin.off('close', release);
+              resolve();
+            };
+            stdin.on('drain', release);
+            stdin.on('close', release);
+          }));
+        }
       };
 
       const subscription = source.subscribe({
@@ -122,7 +144,7 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
           }
           // Bounded: a stream whose ffmpeg cannot keep up skips to the next keyframe rather than queueing without end.
           const queued = child?.process.stdin?.writableLength ?? 0;
-          if (!packet.config) {
+          if (!packet.config && !paced) {
             if (dropping && packet.kind === 'video' && packet.keyframe && queued < options.maxQueueBytes / 2) dropping = false;
             else if (!dropping && queued > options.maxQueueBytes) dropping = true;
             if (dropping) {

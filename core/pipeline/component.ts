@@ -59,8 +59,9 @@ export interface StreamContext {
   /**
    * Ask the source to wait until `until` settles (a file sink whose disk is behind): a file source
    * pauses reading, a live one cannot. Holds from several sinks add up; reading resumes when all settle.
+   * Returns whether the source waits: one that cannot leaves the component to bound itself.
    */
-  hold(until: Promise<unknown>): void;
+  hold(until: Promise<unknown>): boolean;
 }
 
 export interface SourceInstance {

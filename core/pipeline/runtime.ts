@@ -140,13 +140,14 @@ export class PipelineRuntime {
     const logger = this.#logger.child({ pipeline: name, stream: session.key });
     const controller = new AbortController();
     let holds = 0;
-    const hold = (until: Promise<unknown>) => {
-      if (!session.pause) return;
+    const hold = (until: Promise<unknown>): boolean => {
+      if (!session.pause) return false;
       if (holds++ === 0) session.pause();
       const release = () => {
         if (--holds === 0) session.resume?.();
       };
       until.then(release, release);
+      return true;
     };
     const ctx: StreamContext = { pipeline: name, key: session.key, origin: session.origin, logger, shared: new Map(), signal: controller.signal, hold };
     const entry: ActiveStream = { pipeline: name, session, startedAt: Date.now() };

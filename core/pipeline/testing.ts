@@ -62,7 +62,7 @@ export async function runStage(stage: Definition<StageComponent> | (new (...args
   const options = component.options.parse(run.options ?? {});
   const pipeline = run.pipeline ?? 'test';
   const key = run.key ?? 'test/stream';
-  const ctx: StreamContext = { pipeline, key, origin: { transport: 'file' }, logger: logger.child({ pipeline, stream: key }), shared: new Map(), signal: new AbortController().signal, hold: () => undefined };
+  const ctx: StreamContext = { pipeline, key, origin: { transport: 'file' }, logger: logger.child({ pipeline, stream: key }), shared: new Map(), signal: new AbortController().signal, hold: () => false };
   const input: Observable<unknown> = from(Array.isArray(run.input) ? run.input : demux((run.input as { flvFile: string }).flvFile));
   const emitted: unknown[] = [];
   let error: Error | undefined;
