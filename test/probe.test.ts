@@ -13,7 +13,8 @@ const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('fixtures/', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/wsflv.js', import.meta.url));
 // Not the Enhanced RTMP fixture (H.264 + Opus): ffprobe 5.1, the reference here, cannot read it.
-const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.flv') && !f.includes('opus')).sort();
+// Enhanced RTMP fixtures (Opus, HEVC, AV1 in FLV) are left out: ffprobe 5.1 cannot read them to compare.
+const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.flv') && !/opus|hevc|av1/.test(f)).sort();
 const fixture = (name: string) => join(FIXTURES, name);
 
 interface Cli { code: number; stdout: string; stderr: string }

@@ -68,7 +68,8 @@ test('a refused RTMP publisher hears why; a malformed peer is cut while another 
   t.teardown(() => live.stop());
   const player = new RecordingSocket(`${live.url('ws')}/live/ok.flv`);
   await player.opened;
-  const good = spawn('ffmpeg', ['-v', 'error', '-re', '-i', FIXTURE, '-t', '3', '-c', 'copy', '-f', 'flv', `${live.rtmp}/live/ok`], { stdio: 'ignore' });
+  // Publishes until the end of the test, however slow the machine: the last check needs it still live.
+  const good = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', FIXTURE, '-c', 'copy', '-f', 'flv', `${live.rtmp}/live/ok`], { stdio: 'ignore' });
   t.teardown(() => good.kill('SIGKILL'));
   await player.received(50_000, 15_000);
   // Same key again: busy.
