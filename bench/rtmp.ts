@@ -9,12 +9,11 @@
  * Phase 2: one publisher and N RTMP players → CPU per player-second, with one publisher's ingest
  * (from phase 1) taken off. Ratios are wsflv / node-media-server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { child as spawnTracked, freePort, sleep, stopAll, track, waitPort } from './lib/children.js';
 import { ensureMedia, MEDIA } from './lib/media.js';
 import { startNms } from './lib/nms.js';
 import { cpuSeconds, load1 } from './lib/proc.js';
@@ -28,47 +27,7 @@ const SECONDS = Number(values.seconds);
 /** Time for connections to settle (handshakes, first GOP) before the window opens. */
 const WARMUP_MS = 3000;
 
-const children = new Set<ChildProcess>();
-function child(command: string, args: string[], cwd = ROOT): ChildProcess {
-  const c = spawn(command, args, { cwd, stdio: 'ignore' });
-  children.add(c);
-  c.once('exit', () => children.delete(c));
-  return c;
-}
-function stopAll(list: Iterable<ChildProcess>): Promise<void> {
-  return Promise.all([...list].map((c) => new Promise<void>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-    c.once('exit', () => { clearTimeout(timer); resolve(); });
-    c.kill('SIGTERM');
-  }))).then(() => undefined);
-}
-process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 300; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
+const child = (command: string, args: string[]) => spawnTracked(command, args, ROOT);
 
 interface Server { name: string; pid: number; rtmp: string; stop(): Promise<void> }
 
@@ -97,7 +56,7 @@ async function startOurs(): Promise<Server> {
 async function startTheirs(): Promise<Server> {
   const [port, rtmpPort] = [await freePort(), await freePort()];
   const c = await startNms(port, rtmpPort);
-  children.add(c);
+  track(c);
   return { name: 'node-media-server', pid: c.pid!, rtmp: `rtmp://127.0.0.1:${rtmpPort}`, stop: () => stopAll([c]) };
 }
 
@@ -142,4 +101,4 @@ for (const start of [startOurs, startTheirs]) {
 const ours = results['wsflv']!;
 const theirs = results['node-media-server']!;
 console.log(`ratios (wsflv / node-media-server): ingest ${(ours.ingest / theirs.ingest).toFixed(2)}×   fan-out ${(ours.fanout / theirs.fanout).toFixed(2)}×   (load1 now ${load1().toFixed(2)})`);
-await stopAll(children);
+await stopAll();

@@ -30,3 +30,13 @@ export function rssBytes(pid: number): number {
 export function load1(): number {
   return loadavg()[0]!;
 }
+
+/**
+ * CPU seconds used by this process's children that have exited and been waited for, with theirs in
+ * turn (cutime + cstime of /proc/self/stat): a wsflv run and the ffmpeg it ran, counted together.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
