@@ -9,6 +9,12 @@ import { FLV_BYTES, MEDIA_PACKETS } from '../core/pipeline/kinds.js';
 export interface DemuxOptions {
   maxTagSize?: number;
   previousTagSize?: 'strict' | 'warn';
+  /**
+   * `first` (the default): of an Enhanced RTMP multitrack stream (OBS's multitrack video, several
+   * audio languages), keep the first video and the first audio track seen, and warn once for each
+   * track left out: players, recorders and the GOP cache expect one track of each. `all`: keep every track.
+   */
+  tracks?: 'first' | 'all';
   onWarning?: (warning: FlvWarning) => void;
 }
 
@@ -20,6 +26,23 @@ export function demuxFlv(options: DemuxOptions = {}): OperatorFunction<Buffer, M
   return (source) =>
     new Observable<MediaPacket>((subscriber) => {
       const demuxer = new FlvDemuxer(options);
+      const keepAll = options.tracks === 'all';
+      // The track kept for each kind, and the tracks already warned about.
+      const kept = new Map<string, number>();
+      const left = new Set<string>();
+      const wanted = (packet: MediaPacket): boolean => {
+        if (keepAll || packet.kind === 'script') return true;
+        const track = packet.trackId ?? 0;
+        const first = kept.get(packet.kind) ?? track;
+        kept.set(packet.kind, first);
+        if (track === first) return true;
+        const id = `${packet.kind}:${track}`;
+        if (!left.has(id)) {
+          left.add(id);
+          options.onWarning?.({ code: 'track-left-out', offset: packet.offset ?? 0, message: `${packet.kind} track ${track} left out: only the first ${packet.kind} track (${first}) of a multitrack stream is kept` });
+        }
+        return false;
+      };
       return source.subscribe({
         next(chunk) {
           let packets: MediaPacket[];
@@ -29,7 +52,7 @@ export function demuxFlv(options: DemuxOptions = {}): OperatorFunction<Buffer, M
             subscriber.error(error);
             return;
           }
-          for (const packet of packets) subscriber.next(packet);
+          for (const packet of packets) if (wanted(packet)) subscriber.next(packet);
         },
         error: (error) => subscriber.error(error),
         complete() {
@@ -48,6 +71,7 @@ const options = z
   .object({
     maxTagSize: z.number().int().min(1).max(FLV_MAX_TAG_SIZE).default(FLV_MAX_TAG_SIZE).describe('largest accepted tag body in bytes'),
     previousTagSize: z.enum(['strict', 'warn']).default('warn').describe('a wrong PreviousTagSize is an error, or a logged warning'),
+    tracks: z.enum(['first', 'all']).default('first').describe('of a multitrack stream, keep the first video and audio track (logged once per track left out), or all'),
   })
   .strict();
 
@@ -67,8 +91,10 @@ export class FlvDemuxStage implements StageComponent<z.infer<typeof options>> {
         ...config,
         // One log line per kind of warning per stream: a writer that gets one field wrong gets it wrong on every tag.
         onWarning: (warning) => {
-          if (warned.has(warning.code)) return;
-          warned.add(warning.code);
+          // Each track left out is its own news (the demux already says it once per track).
+          const key = warning.code === 'track-left-out' ? warning.message : warning.code;
+          if (warned.has(key)) return;
+          warned.add(key);
           ctx.logger.warn({ code: warning.code, offset: warning.offset }, warning.message);
         },
       });
