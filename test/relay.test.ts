@@ -1,5 +1,6 @@
 import test from 'ava';
 import { startNms } from '../bench/lib/nms.js';
+import { LIVE_REGISTRY } from '../core/live/registry.js';
 import { METRICS } from '../core/metrics.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { eventually, publishLoop } from './helpers/http-app.js';
@@ -49,4 +50,40 @@ pipelines:
   t.true(local.bytes > before, 'local players kept receiving all along');
   pulled.ws.close();
   local.ws.close();
+});
+
+test.serial('pull on demand: the first player starts it, the last one leaving stops it after lingerMs, the next starts it again', async (t) => {
+  const origin = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
+pipelines:
+  live:
+    source: publish
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: http-play, ${PLAYER} }]
+`);
+  t.teardown(() => origin.stop());
+  const publisher = await publishLoop(`${origin.url('ws')}/live/cam.flv`);
+  t.teardown(() => publisher.stop());
+  const edge = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
+pipelines:
+  edge:
+    source: { type: pull, mode: on-demand, lingerMs: 300, url: "${origin.url('http')}/live/cam.flv", key: edge/cam, retryMinMs: 200, retryMaxMs: 400 }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: ws-play, ${PLAYER} }]
+`, {}, { logs: true });
+  t.teardown(() => edge.stop());
+  t.teardown(() => t.passed || t.log(edge.logs.slice(-20).join('\n')));
+  const registry = origin.app.container.get(LIVE_REGISTRY);
+  const pulls = () => registry.players('live/cam').length;
+  // Nobody watches on the edge: nothing is pulled.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.is(pulls(), 0, 'no pull before a player');
+  for (const round of [1, 2]) {
+    const player = new RecordingSocket(`${edge.url('ws')}/edge/cam.flv`);
+    await player.opened;
+    await player.received(100_000, 20_000);
+    t.true(frames(player.data).length > 10, `round ${round}: the edge player plays`);
+    t.is(pulls(), 1, `round ${round}: one pull from the origin`);
+    player.ws.close();
+    await eventually(() => pulls() === 0, 10_000, `round ${round}: the pull stopping after the linger`);
+  }
 });

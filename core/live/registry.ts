@@ -51,6 +51,7 @@ export class LiveRegistry implements Lifecycle {
   readonly taps = new LiveStreamTaps();
   readonly #channels = new Map<string, LiveChannel>();
   readonly #schedulers = new Map<number, FlushScheduler>();
+  readonly #watchers = new Map<string, Set<(players: number) => void>>();
   /** What each channel's byte and tag totals were when last added to the counters. */
   readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number }>();
   readonly #logger: Logger;
@@ -109,7 +110,9 @@ export class LiveRegistry implements Lifecycle {
     let channel = this.#channels.get(player.key);
     if (!channel || channel.state === 'ended') channel = this.#create(player.key);
     this.#players.inc({ transport: player.transport });
-    return channel.addPlayer(player, limits, options.waitForPublisherMs ?? 0);
+    const added = channel.addPlayer(player, limits, options.waitForPublisherMs ?? 0);
+    this.#playersChanged(player.key);
+    return added;
   }
 
   /** A publisher is on `key`, or left it less than its grace period ago. */
@@ -133,6 +136,27 @@ export class LiveRegistry implements Lifecycle {
 
   players(key: string): PlayerStats[] {
     return this.#channels.get(key)?.players ?? [];
+  }
+
+  /**
+   * Calls `listener` with the number of players on `key` (waiting ones included) each time it
+   * changes: what an on-demand source starts and stops on. Returns the way to stop listening.
+   */
+  watchPlayers(key: string, listener: (players: number) => void): () => void {
+    let listeners = this.#watchers.get(key);
+    if (!listeners) this.#watchers.set(key, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#watchers.get(key) === listeners) this.#watchers.delete(key);
+    };
+  }
+
+  #playersChanged(key: string): void {
+    const listeners = this.#watchers.get(key);
+    if (!listeners) return;
+    const count = this.#channels.get(key)?.players.length ?? 0;
+    for (const listener of [...listeners]) listener(count);
   }
 
   /**
@@ -181,6 +205,8 @@ export class LiveRegistry implements Lifecycle {
       playerClosed: (player, code) => {
         this.#players.dec({ transport: player.transport.transport });
         this.#closed.inc({ code: code === undefined ? 'peer' : String(code), reason: closeName(code) });
+        // Told once the channel has let go of the player, so the count is the one that remains.
+        if (this.#watchers.has(key)) queueMicrotask(() => this.#playersChanged(key));
       },
       dropped: (count) => this.#dropped.inc(count),
     });
