@@ -26,6 +26,9 @@ const options = z
 
 type Options = z.infer<typeof options>;
 
+/** A push connection up this long counts as having worked: its end resets the backoff. */
+const STABLE_MS = 10_000;
+
 /**
  * Forwards each stream to a remote server (YouTube-style RTMP ingest, another node-media-server,
  * SRS, or another wsflv over ws/http). A remote that refuses, drops or is down is logged and
@@ -75,7 +78,7 @@ export class PushSink implements SinkComponent<Options> {
                 if (ended) return link.close();
                 this.#connects.labels('ok').inc();
                 logger.info('pushing');
-                backoff.reset();
+                const openedAt = Date.now();
                 uplink = link;
                 waitKeyframe = hasVideo;
                 if (metadata) link.send(muxTag(metadata));
@@ -83,6 +86,10 @@ export class PushSink implements SinkComponent<Options> {
                 link.closed.then((why) => {
                   if (uplink !== link) return;
                   uplink = undefined;
+                  // Only a connection that lasted starts the waits over: a remote that accepts and
+                  // then refuses at once (a WebSocket closed 4401, an RTMP publish refused late)
+                  // keeps backing off instead of being hammered every retryMinMs.
+                  if (Date.now() - openedAt >= STABLE_MS) backoff.reset();
                   if (!ended) retry(why);
                 });
               },

@@ -23,6 +23,9 @@ const options = z
 
 type Options = z.infer<typeof options>;
 
+/** A pull connection up this long counts as having worked: its end resets the backoff. */
+const STABLE_MS = 10_000;
+
 /**
  * Pulls a remote stream (another server's RTMP, HTTP-FLV or WebSocket-FLV) into a local key, for as
  * long as the pipeline runs: when the remote ends or fails, it reconnects with backoff, and the
@@ -136,19 +139,25 @@ export class PullSource implements SourceComponent<Options> {
         if (stopped) return;
         const strip = first ? (c: Buffer) => c : dropFlvPreamble();
         let got = false;
+        let since = 0;
+        // Only a connection that lasted starts the waits over: a remote that answers and cuts at once keeps backing off.
+        const ended = (why: string) => {
+          if (got && Date.now() - since >= STABLE_MS) backoff.reset();
+          retry(why);
+        };
         current = remoteFlv(config.url, config.timeoutMs).subscribe({
           next: (chunk) => {
             if (!got) {
               got = true;
-              backoff.reset();
+              since = Date.now();
               logger.info({ url: config.url }, first ? 'pulling' : 'pulling again');
               first = false;
             }
             const rest = strip(chunk);
             if (rest.length > 0) subscriber.next(rest);
           },
-          error: (error: Error) => retry(error.message),
-          complete: () => retry('the remote ended the stream'),
+          error: (error: Error) => ended(error.message),
+          complete: () => ended('the remote ended the stream'),
         });
       };
       const retry = (why: string) => {

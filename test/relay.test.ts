@@ -87,3 +87,61 @@ pipelines:
     await eventually(() => pulls() === 0, 10_000, `round ${round}: the pull stopping after the linger`);
   }
 });
+
+test.serial('a remote that refuses a push is retried while local players go on; a pulled stream stays one stream across the remote cutting it', async (t) => {
+  // The remote: publishing needs a signature we do not have; its stream ends the moment its publisher leaves.
+  const remote = await startLiveApp(`server:
+  host: 127.0.0.1
+  port: 0
+  auth: { apps: { signed: { publishSecret: remote-secret-0123456789, playSecret: null } } }
+pipelines:
+  live:
+    source: publish
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: http-play, graceMs: 0, ${PLAYER} }]
+`);
+  t.teardown(() => remote.stop());
+  const local = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
+pipelines:
+  live:
+    source: ws-publish
+    stages: [flv-demux, timestamps]
+    sinks:
+      - { type: ws-play, ${PLAYER} }
+      - { type: push, url: "${remote.url('ws')}/signed/{stream}.flv", retryMinMs: 200, retryMaxMs: 800 }
+  back:
+    source: { type: pull, url: "${remote.url('http')}/live/cam.flv", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
+    stages: [flv-demux, timestamps]
+    sinks: [{ type: ws-play, match: "pulled/*", ${PLAYER} }]
+`, {}, { logs: true });
+  t.teardown(() => local.stop());
+  t.teardown(() => t.passed || t.log(local.logs.filter((line) => /push|pull/.test(line)).slice(-20).join('\n')));
+  const player = new RecordingSocket(`${local.url('ws')}/live/mine.flv`);
+  await player.opened;
+  const mine = await publishLoop(`${local.url('ws')}/live/mine.flv`);
+  t.teardown(() => mine.stop());
+  // Refused once open (closed 4401): each retry waits longer, up to retryMaxMs, rather than every retryMinMs.
+  const waits = () => local.logs.filter((line) => line.includes('signature required; retrying')).map((line) => JSON.parse(line).retryInMs as number);
+  await eventually(() => waits().length >= 4, 20_000, 'refused pushes retried');
+  t.true(Math.max(...waits()) > 600, `waits grow: ${waits().join(', ')} ms`);
+  t.true(Math.max(...waits()) <= 800 * 1.2, `bounded by retryMaxMs: ${waits().join(', ')} ms`);
+  await player.received(100_000, 20_000);
+  t.is(player.ws.readyState, 1, 'the local player is untouched by the refusals');
+
+  // The remote's stream comes, goes (cut: no grace there), and comes back.
+  const pulled = new RecordingSocket(`${local.url('ws')}/pulled/cam.flv`);
+  await pulled.opened;
+  let source = await publishLoop(`${remote.url('ws')}/live/cam.flv`);
+  await pulled.received(100_000, 20_000);
+  source.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const during = pulled.bytes;
+  source = await publishLoop(`${remote.url('ws')}/live/cam.flv`);
+  t.teardown(() => source.stop());
+  await pulled.received(during + 100_000, 20_000);
+  t.is(pulled.ws.readyState, 1, 'the pulled stream\'s player stayed on through the cut');
+  const video = frames(pulled.data).filter((p) => p.kind === 'video');
+  t.true(video.every((p, i) => i === 0 || p.dts >= video[i - 1]!.dts), 'timestamps go on across the cut');
+  pulled.ws.close();
+  player.ws.close();
+});
