@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { child as spawnTracked, freePort, sleep, stopAll, track, waitPort } from './lib/children.js';
 import { ensureMedia, MEDIA } from './lib/media.js';
 import { startNms } from './lib/nms.js';
-import { cpuSeconds, load1 } from './lib/proc.js';
+import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -86,7 +86,7 @@ async function ingestWith(server: Server, start: (i: number) => ChildProcess): P
   return cpu / (PUBLISHERS * SECONDS);
 }
 
-async function measure(server: Server, media: string): Promise<{ ingest: number; fanout: number; http?: number; ws?: number }> {
+async function measure(server: Server, media: string): Promise<{ ingest: number; fanout: number; rssPerPlayer: number; http?: number; ws?: number }> {
   const ingest = await ingestWith(server, (i) => publish(media, `${server.rtmp}/live/in${i}`));
   const others = server.http
     ? {
@@ -96,17 +96,19 @@ async function measure(server: Server, media: string): Promise<{ ingest: number;
     : {};
   const source = publish(media, `${server.rtmp}/live/fan`);
   await sleep(1500);
+  const rssBefore = rssBytes(server.pid);
   const players = Array.from({ length: PLAYERS }, () => play(`${server.rtmp}/live/fan`));
   const fanCpu = await window(server.pid);
+  const rssPerPlayer = (rssBytes(server.pid) - rssBefore) / PLAYERS;
   await stopAll([...players, source]);
   const fanout = Math.max(0, fanCpu - ingest * SECONDS) / (PLAYERS * SECONDS);
-  return { ingest, fanout, ...others };
+  return { ingest, fanout, rssPerPlayer, ...others };
 }
 
 const media = ensureMedia(CACHE, MEDIA_SPEC);
 const kbps = MEDIA_SPEC.videoKbps + MEDIA_SPEC.audioKbps;
 console.log(`bench:rtmp: ${PUBLISHERS} publishers, then 1 publisher + ${PLAYERS} RTMP players, ${SECONDS} s windows, ${MEDIA_SPEC.name} (~${kbps} kb/s), load1 ${load1().toFixed(2)}`);
-const results: Record<string, { ingest: number; fanout: number; http?: number; ws?: number }> = {};
+const results: Record<string, { ingest: number; fanout: number; rssPerPlayer: number; http?: number; ws?: number }> = {};
 for (const start of [startOurs, startTheirs]) {
   const server = await start();
   try {
@@ -115,7 +117,7 @@ for (const start of [startOurs, startTheirs]) {
     await server.stop();
   }
   const r = results[server.name]!;
-  console.log(`${server.name.padEnd(18)} ingest ${(r.ingest * 1e3).toFixed(2)} ms CPU per publisher-second   fan-out ${(r.fanout * 1e6).toFixed(0)} µs CPU per player-second`);
+  console.log(`${server.name.padEnd(18)} ingest ${(r.ingest * 1e3).toFixed(2)} ms CPU per publisher-second   fan-out ${(r.fanout * 1e6).toFixed(0)} µs CPU per player-second, RSS ${(r.rssPerPlayer / 1024).toFixed(1)} KB per player`);
   if (r.http !== undefined && r.ws !== undefined) {
     console.log(`${''.padEnd(18)} ingest by transport, ms CPU per publisher-second: RTMP ${(r.ingest * 1e3).toFixed(2)}   HTTP POST ${(r.http * 1e3).toFixed(2)}   WebSocket ${(r.ws * 1e3).toFixed(2)}   (RTMP / WebSocket ${(r.ingest / r.ws).toFixed(2)}×)`);
   }
