@@ -46,6 +46,10 @@ export const liveSinkOptions = z
       .number().int().min(0).max(1000)
       .default(DEFAULT_PLAYER_LIMITS.coalesceMs)
       .describe("gather one player's tags for up to this long into one write (0: write each tag at once); trades latency for CPU"),
+    coalesce: z
+      .enum(['adaptive', 'fixed'])
+      .default(DEFAULT_PLAYER_LIMITS.coalesce)
+      .describe('adaptive: no window while the event loop is idle, growing to coalesceMs as it gets busy; fixed: always coalesceMs'),
     waitForPublisherMs: z
       .number().int().min(0).max(3_600_000)
       .default(0)
@@ -73,8 +77,8 @@ export type LiveSinkOptions = z.infer<typeof liveSinkOptions>;
 
 /** The player-side options, for `registry.play(transport, playOptions(options))`. */
 export function playOptions(options: LiveSinkOptions): PlayOptions {
-  const { maxQueueBytes, maxQueueMs, stallTimeoutMs, coalesceMs, waitForPublisherMs } = options;
-  return { maxQueueBytes, maxQueueMs, stallTimeoutMs, coalesceMs, waitForPublisherMs };
+  const { maxQueueBytes, maxQueueMs, stallTimeoutMs, coalesceMs, coalesce, waitForPublisherMs } = options;
+  return { maxQueueBytes, maxQueueMs, stallTimeoutMs, coalesceMs, coalesce, waitForPublisherMs };
 }
 
 /** `ctx.shared` key of the stream's feed: whichever play sink subscribes first feeds the channel. */

@@ -18,7 +18,7 @@ const AV = fixturePackets('h264-aac-360p30-10s.flv');
 const AUDIO_ONLY = fixturePackets('aac-only-10s.flv');
 const VIDEO_ONLY = fixturePackets('h264-only-240p25-10s.flv');
 const KEY = 'live/cam';
-const LIMITS: PlayerLimits = { maxQueueBytes: 8 << 20, maxQueueMs: 60_000, stallTimeoutMs: 10_000, coalesceMs: 0 };
+const LIMITS: PlayerLimits = { maxQueueBytes: 8 << 20, maxQueueMs: 60_000, stallTimeoutMs: 10_000, coalesceMs: 0, coalesce: 'fixed' };
 const logger = createLogger({ level: 'silent' });
 
 function makeChannel(t: import('ava').ExecutionContext) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { muxTag } from '../core/flv/muxer.js';
 import { ChannelTag, FramedBuffer } from '../core/live/framed-tag.js';
-import { FlushScheduler } from '../core/live/flush-scheduler.js';
+import { ADAPTIVE_BUSY, ADAPTIVE_IDLE, FlushScheduler, windowFor } from '../core/live/flush-scheduler.js';
 import { LivePlayer, type PlayerLimits } from '../core/live/player.js';
 import { CLOSE } from '../core/live/close.js';
 import type { MediaPacket } from '../core/media/packet.js';
@@ -9,7 +9,7 @@ import { delay, fixturePackets, ManualClock, MemoryTransport, socketPlayer } fro
 
 const AV = fixturePackets('h264-aac-360p30-10s.flv');
 const HEADER = new FramedBuffer(Buffer.from('FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00', 'latin1'));
-const LIMITS: PlayerLimits = { maxQueueBytes: 100_000, maxQueueMs: 2000, stallTimeoutMs: 1000, coalesceMs: 0 };
+const LIMITS: PlayerLimits = { maxQueueBytes: 100_000, maxQueueMs: 2000, stallTimeoutMs: 1000, coalesceMs: 0, coalesce: 'fixed' };
 
 function channelTag(packet: MediaPacket, shift = 0): ChannelTag {
   return new ChannelTag(packet.kind, packet.dts + shift, packet.keyframe, packet.config, muxTag({ ...packet, dts: packet.dts + shift }));
@@ -192,7 +192,7 @@ test('closing flushes what is pending when asked; a peer close needs no close ca
 
 for (const coalesceMs of [0, 10]) {
   test(`a player that never reads stays bounded and is closed (real socket, window ${coalesceMs} ms)`, async (t) => {
-    const limits: PlayerLimits = { maxQueueBytes: 256 * 1024, maxQueueMs: 3000, stallTimeoutMs: 300, coalesceMs };
+    const limits: PlayerLimits = { maxQueueBytes: 256 * 1024, maxQueueMs: 3000, stallTimeoutMs: 300, coalesceMs, coalesce: 'fixed' };
     const scheduler = new FlushScheduler(Math.max(1, coalesceMs));
     const { transport, client } = await socketPlayer('live/test', 'ws', false);
     const player = new LivePlayer(transport, limits, {
@@ -226,3 +226,24 @@ for (const coalesceMs of [0, 10]) {
     scheduler.stop();
   });
 }
+
+test('windowFor: no window while the event loop is idle, the maximum when busy, linear between', (t) => {
+  t.is(windowFor(0, 20), 0);
+  t.is(windowFor(ADAPTIVE_IDLE, 20), 0);
+  t.is(windowFor((ADAPTIVE_IDLE + ADAPTIVE_BUSY) / 2, 20), 10);
+  t.is(windowFor(ADAPTIVE_BUSY, 20), 20);
+  t.is(windowFor(1, 20), 20);
+});
+
+test('an adaptive scheduler on an idle loop writes the tags of one tick together, at the next turn of the loop', async (t) => {
+  const scheduler = new FlushScheduler(20, { adaptive: true });
+  const flushed: string[] = [];
+  const player = { flush: () => (flushed.push('batch'), 1) } as unknown as LivePlayer;
+  scheduler.schedule(player);
+  scheduler.schedule(player);
+  t.is(scheduler.windowMs, 0, 'an idle test process: no window');
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(flushed.length, 2, 'both batches written in one run');
+  scheduler.stop();
+});

@@ -179,6 +179,8 @@ export class HttpApi implements Lifecycle {
       streams: streams.length,
       publishers: streams.filter((s) => s.publisher).length,
       players: streams.reduce((n, s) => n + s.players + s.waiting, 0),
+      // The write-gathering windows in force (ms): what an adaptive window chose under the current load.
+      writeWindows: this.#registry!.writeWindows(),
       // What the web page's Publish panel needs to show RTMP and OBS settings; no secret in it.
       rtmp: this.#rtmpPort(),
       signedPublish: { apps: Object.entries(auth.apps).filter(([, e]) => e.publishSecret).map(([app]) => app), default: auth.default.publishSecret !== undefined },

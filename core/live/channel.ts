@@ -56,7 +56,7 @@ export interface ChannelDeps {
   clock: Clock;
   logger: Logger;
   /** The shared write-batching timer for a window length. */
-  scheduler(windowMs: number): FlushScheduler;
+  scheduler(windowMs: number, mode?: 'adaptive' | 'fixed'): FlushScheduler;
   /** The channel has closed everything and can be forgotten. */
   ended(channel: LiveChannel): void;
   playerClosed?(player: LivePlayer, code: number | undefined, reason: string): void;
@@ -200,7 +200,7 @@ export class LiveChannel {
   addPlayer(transport: PlayerTransport, limits: Readonly<PlayerLimits>, waitForPublisherMs: number): LivePlayer {
     const player = new LivePlayer(transport, limits, {
       clock: this.#deps.clock,
-      scheduler: limits.coalesceMs > 0 ? this.#deps.scheduler(limits.coalesceMs) : undefined,
+      scheduler: limits.coalesceMs > 0 ? this.#deps.scheduler(limits.coalesceMs, limits.coalesce) : undefined,
       hooks: this.#playerHooks,
     });
     if (this.#state === 'ended') {

@@ -24,6 +24,8 @@ export interface PlayerLimits {
   stallTimeoutMs: number;
   /** Tags for one player are gathered for up to this long and written as one batch; 0 writes at once. */
   coalesceMs: number;
+  /** `adaptive`: the window follows the event loop's load, from none up to `coalesceMs`; `fixed`: always `coalesceMs`. */
+  coalesce: 'adaptive' | 'fixed';
 }
 
 export const DEFAULT_PLAYER_LIMITS: Readonly<PlayerLimits> = {
@@ -31,6 +33,7 @@ export const DEFAULT_PLAYER_LIMITS: Readonly<PlayerLimits> = {
   maxQueueMs: 8000,
   stallTimeoutMs: 10_000,
   coalesceMs: 20,
+  coalesce: 'adaptive',
 };
 
 export interface PlayerStats {

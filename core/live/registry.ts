@@ -50,7 +50,7 @@ export class LiveRegistry implements Lifecycle {
   /** Every live stream as packets, for pipelines that read others' output (the `live` source). */
   readonly taps = new LiveStreamTaps();
   readonly #channels = new Map<string, LiveChannel>();
-  readonly #schedulers = new Map<number, FlushScheduler>();
+  readonly #schedulers = new Map<string, FlushScheduler>();
   readonly #watchers = new Map<string, Set<(players: number) => void>>();
   /** What each channel's byte and tag totals were when last added to the counters. */
   readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number }>();
@@ -78,8 +78,10 @@ export class LiveRegistry implements Lifecycle {
     this.#tagsSent = metrics.counter('wsflv_live_tags_sent_total', 'FLV tags written to live players');
     this.#bytesReceived = metrics.counter('wsflv_live_bytes_received_total', 'FLV bytes taken from publishers into live channels');
     this.#tagsReceived = metrics.counter('wsflv_live_tags_received_total', 'FLV tags taken from publishers into live channels');
+    const window = metrics.gauge('wsflv_live_write_window_ms', 'The write-gathering window in force, by mode and configured maximum', ['mode', 'max']);
     metrics.beforeScrape(() => {
       for (const channel of this.#channels.values()) this.#reportBytes(channel);
+      for (const w of this.writeWindows()) window.set({ mode: w.mode, max: String(w.maxMs) }, w.windowMs);
     });
   }
 
@@ -195,7 +197,7 @@ export class LiveRegistry implements Lifecycle {
     const channel = new LiveChannel(key, {
       clock: this.#clock,
       logger: this.#logger,
-      scheduler: (windowMs) => this.#scheduler(windowMs),
+      scheduler: (windowMs, mode) => this.#scheduler(windowMs, mode),
       ended: (ended) => {
         this.#reportBytes(ended);
         this.#reported.delete(ended);
@@ -214,13 +216,19 @@ export class LiveRegistry implements Lifecycle {
     return channel;
   }
 
-  #scheduler(windowMs: number): FlushScheduler {
-    let scheduler = this.#schedulers.get(windowMs);
+  #scheduler(windowMs: number, mode: 'adaptive' | 'fixed' = 'adaptive'): FlushScheduler {
+    const key = `${mode}:${windowMs}`;
+    let scheduler = this.#schedulers.get(key);
     if (!scheduler) {
-      scheduler = new FlushScheduler(windowMs);
-      this.#schedulers.set(windowMs, scheduler);
+      scheduler = new FlushScheduler(windowMs, { adaptive: mode === 'adaptive' });
+      this.#schedulers.set(key, scheduler);
     }
     return scheduler;
+  }
+
+  /** The write windows in force: one per configured maximum and mode that some player uses. */
+  writeWindows(): { mode: 'adaptive' | 'fixed'; maxMs: number; windowMs: number }[] {
+    return [...this.#schedulers.values()].map((s) => ({ mode: s.adaptive ? 'adaptive' : 'fixed', maxMs: s.maxWindowMs, windowMs: s.windowMs }));
   }
 
   #sweepAll(): void {
@@ -261,6 +269,7 @@ function limitsOf(options: PlayOptions): Readonly<PlayerLimits> {
       maxQueueMs: options.maxQueueMs ?? DEFAULT_PLAYER_LIMITS.maxQueueMs,
       stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_PLAYER_LIMITS.stallTimeoutMs,
       coalesceMs: options.coalesceMs ?? DEFAULT_PLAYER_LIMITS.coalesceMs,
+      coalesce: options.coalesce ?? DEFAULT_PLAYER_LIMITS.coalesce,
     });
     limitsByOptions.set(options, limits);
   }
