@@ -10,7 +10,7 @@
  *   npm run bench:fanout
  *   npm run bench:fanout -- --n 1000 --seconds 20 --servers ours,ws,nms
  *
- * Flags: --n LIST (100,500,1000)  --seconds S (20)  --servers LIST (ours,ours-c0,ws,nms; also ours-c40, ours-nodedefaults)
+ * Flags: --n LIST (100,500,1000)  --seconds S (20)  --servers LIST (ours,ours-c0,ws,nms; also ours-fixed, ours-c40, ours-nodedefaults)
  *        --stalled LIST (servers for the stalled-player scenario, default ours; `none` skips it)
  *        --stalled-seconds S (25)  --connect-rate R players/s (250)  --sample-every K (10)
  *        --repeat R (1): run every server R times per N, interleaved; the table shows each server's
@@ -130,6 +130,8 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
 const SERVERS: Record<string, ServerSpec> = {
   ours: oursSpec('ours', 'wsflv, ws-play defaults', {}),
   'ours-c0': oursSpec('ours-c0', 'wsflv, ws-play coalesceMs: 0', { coalesceMs: 0 }),
+  // The window before it became adaptive: 20 ms whatever the load.
+  'ours-fixed': oursSpec('ours-fixed', 'wsflv, ws-play coalesce: fixed (20 ms)', { coalesce: 'fixed' }),
   // Not in the default set: what a longer window buys (fanout.md measured 20 vs 40 ms).
   'ours-c40': oursSpec('ours-c40', 'wsflv, ws-play coalesceMs: 40', { coalesceMs: 40 }),
   // What the node flags of `npm start` buy: the same server on node's defaults.
