@@ -22,12 +22,13 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ChildMessage, LoadConfig, LoadResult, ParentMessage } from './lib/load.js';
+import { freePort } from './lib/children.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { ensureNms, NMS_DIR } from './lib/nms.js';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
@@ -165,17 +166,6 @@ const median = (xs: readonly number[]) => {
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 async function waitListening(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
