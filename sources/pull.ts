@@ -1,5 +1,5 @@
 import { inject, injectable, optional } from 'inversify';
-import { Observable } from 'rxjs';
+import { finalize, Observable } from 'rxjs';
 import { z } from 'zod';
 import { LIVE_REGISTRY, requireRegistry, type LiveRegistry } from '../core/live/registry.js';
 import { LOGGER, type Logger } from '../core/logger.js';
@@ -94,7 +94,11 @@ export class PullSource implements SourceComponent<Options> {
             logger.info({ url: config.url, players }, 'pull on demand: a player asks; pulling');
             const pull = this.#pull(config, logger);
             active = pull;
-            subscriber.next(this.#session(config, pull.data$, logger));
+            // However the session ends (stopped, or failed in the pipeline), the next player starts a new one.
+            const data$ = pull.data$.pipe(finalize(() => {
+              if (active === pull) active = undefined;
+            }));
+            subscriber.next(this.#session(config, data$, logger));
           } else if (active && !linger) {
             linger = setTimeout(() => {
               logger.info({ url: config.url, lingerMs: config.lingerMs }, 'pull on demand: no player left; stopping');

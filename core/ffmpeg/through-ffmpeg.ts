@@ -66,6 +66,7 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
       let dropping = false;
       let holding = false;
       let paced = false;
+      let mayHold = options.hold !== undefined;
       let stallTimer: NodeJS.Timeout | undefined;
 
       const fail = (code: string, why: string) => {
@@ -119,7 +120,7 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
         const stdin = child!.process.stdin!;
         for (const buffer of buffers) stdin.write(buffer);
         if (buffers.length > 0) armStall();
-        if (options.hold && !holding && stdin.writableNeedDrain) {
+        if (mayHold && options.hold && !holding && stdin.writableNeedDrain) {
           holding = true;
           paced = options.hold(new Promise<void>((resolve) => {
             const release = () => {
@@ -131,6 +132,8 @@ export function throughFfmpeg(options: ThroughFfmpegOptions): OperatorFunction<M
             stdin.on('drain', release);
             stdin.on('close', release);
           }));
+          // A source that cannot wait (a live one) will not start to: stop asking.
+          if (!paced) mayHold = false;
         }
       };
 
