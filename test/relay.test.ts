@@ -1,35 +1,43 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { startNms } from '../bench/lib/nms.js';
 import { LIVE_REGISTRY } from '../core/live/registry.js';
 import { METRICS } from '../core/metrics.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { eventually, publishLoop } from './helpers/http-app.js';
-import { startLiveApp } from './helpers/live-app.js';
+import { startLiveApp, type LiveApp } from './helpers/live-app.js';
 import { freePort, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 
 const PLAYER = 'waitForPublisherMs: 20000, maxQueueMs: 600000, maxQueueBytes: 67108864';
 const frames = (data: Buffer) => parseFlv(data).packets.filter((p) => !p.config && p.kind !== 'script');
 
-// node-media-server is the remote: a push that finds it down retries until it is up, ffprobe reads
-// what we pushed back from it, and a pull brings it home under another key.
-test.serial('push to a remote that is down at first, then up: local players never notice; ffprobe reads it from the remote; pull brings it back', async (t) => {
-  const [httpPort, rtmpPort] = [await freePort(), await freePort()];
-  const live = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
+/**
+ * The local side of a relay test: publishers on `live/*` played locally and pushed to `pushUrl`, and
+ * `pullUrl` pulled home as `pulled/cam`; push and pull logs printed if the test fails.
+ */
+async function relayApp(t: ExecutionContext, pushUrl: string, pullUrl: string, pushRetryMaxMs = 400): Promise<LiveApp> {
+  const app = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
 pipelines:
   live:
     source: ws-publish
     stages: [flv-demux, timestamps]
     sinks:
       - { type: ws-play, ${PLAYER} }
-      - { type: push, url: "rtmp://127.0.0.1:${rtmpPort}/live/{stream}", retryMinMs: 200, retryMaxMs: 400 }
+      - { type: push, url: "${pushUrl}", retryMinMs: 200, retryMaxMs: ${pushRetryMaxMs} }
   back:
-    source: { type: pull, url: "rtmp://127.0.0.1:${rtmpPort}/live/cam", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
+    source: { type: pull, url: "${pullUrl}", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
     stages: [flv-demux, timestamps]
     sinks: [{ type: ws-play, match: "pulled/*", ${PLAYER} }]
 `, {}, { logs: true });
-  t.teardown(() => live.stop());
-  // On a failure, what push and pull said about their connections.
-  t.teardown(() => t.passed || t.log(live.logs.filter((line) => /push|pull/.test(line)).slice(-20).join('\n')));
+  t.teardown(() => app.stop());
+  t.teardown(() => t.passed || t.log(app.logs.filter((line) => /push|pull/.test(line)).slice(-20).join('\n')));
+  return app;
+}
+
+// node-media-server is the remote: a push that finds it down retries until it is up, ffprobe reads
+// what we pushed back from it, and a pull brings it home under another key.
+test.serial('push to a remote that is down at first, then up: local players never notice; ffprobe reads it from the remote; pull brings it back', async (t) => {
+  const [httpPort, rtmpPort] = [await freePort(), await freePort()];
+  const live = await relayApp(t, `rtmp://127.0.0.1:${rtmpPort}/live/{stream}`, `rtmp://127.0.0.1:${rtmpPort}/live/cam`);
   const local = new RecordingSocket(`${live.url('ws')}/live/cam.flv`);
   await local.opened;
   const publisher = await publishLoop(`${live.url('ws')}/live/cam.flv`);
@@ -101,21 +109,7 @@ pipelines:
     sinks: [{ type: http-play, graceMs: 0, ${PLAYER} }]
 `);
   t.teardown(() => remote.stop());
-  const local = await startLiveApp(`server: { host: 127.0.0.1, port: 0 }
-pipelines:
-  live:
-    source: ws-publish
-    stages: [flv-demux, timestamps]
-    sinks:
-      - { type: ws-play, ${PLAYER} }
-      - { type: push, url: "${remote.url('ws')}/signed/{stream}.flv", retryMinMs: 200, retryMaxMs: 800 }
-  back:
-    source: { type: pull, url: "${remote.url('http')}/live/cam.flv", key: pulled/cam, retryMinMs: 200, retryMaxMs: 400 }
-    stages: [flv-demux, timestamps]
-    sinks: [{ type: ws-play, match: "pulled/*", ${PLAYER} }]
-`, {}, { logs: true });
-  t.teardown(() => local.stop());
-  t.teardown(() => t.passed || t.log(local.logs.filter((line) => /push|pull/.test(line)).slice(-20).join('\n')));
+  const local = await relayApp(t, `${remote.url('ws')}/signed/{stream}.flv`, `${remote.url('http')}/live/cam.flv`, 800);
   const player = new RecordingSocket(`${local.url('ws')}/live/mine.flv`);
   await player.opened;
   const mine = await publishLoop(`${local.url('ws')}/live/mine.flv`);
