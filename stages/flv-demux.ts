@@ -33,9 +33,9 @@ export function demuxFlv(options: DemuxOptions = {}): OperatorFunction<Buffer, M
       const wanted = (packet: MediaPacket): boolean => {
         if (keepAll || packet.kind === 'script') return true;
         const track = packet.trackId ?? 0;
-        const first = kept.get(packet.kind) ?? track;
-        kept.set(packet.kind, first);
-        if (track === first) return true;
+        const first = kept.get(packet.kind);
+        if (first === undefined) kept.set(packet.kind, track);
+        if (first === undefined || track === first) return true;
         const id = `${packet.kind}:${track}`;
         if (!left.has(id)) {
           left.add(id);

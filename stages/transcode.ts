@@ -47,8 +47,9 @@ type Options = z.infer<typeof options>;
 /**
  * Re-encodes each stream with one ffmpeg child per stream: size, frame rate, bitrate, GOP, audio codec.
  * Timestamps stay the input's, onMetaData says what the output now carries, and the child ends with
- * the stream. A stream ffmpeg cannot keep up with drops frames to the next keyframe (counted in
- * `wsflv_transcode_frames_dropped_total`), never queues without bound. ffmpeg dying, stalling or
+ * the stream. A file job is paced by ffmpeg (its source waits); a live stream ffmpeg cannot keep up
+ * with drops frames to the next keyframe (counted in `wsflv_transcode_frames_dropped_total`), never
+ * queues without bound. ffmpeg dying, stalling or
  * writing garbage fails that stream (or that sink's branch) with `TranscodeError`; others go on.
  */
 @injectable()

@@ -257,6 +257,11 @@ export class LiveChannel {
     for (const player of this.#live) player.checkStall();
   }
 
+  /** Players attached, waiting ones included: a count without building their stats. */
+  get playerCount(): number {
+    return this.#live.size + this.#waiting.size;
+  }
+
   get players(): PlayerStats[] {
     return [...this.#live, ...this.#waiting].map((player) => player.stats);
   }

@@ -157,7 +157,7 @@ export class LiveRegistry implements Lifecycle {
   #playersChanged(key: string): void {
     const listeners = this.#watchers.get(key);
     if (!listeners) return;
-    const count = this.#channels.get(key)?.players.length ?? 0;
+    const count = this.#channels.get(key)?.playerCount ?? 0;
     for (const listener of [...listeners]) listener(count);
   }
 
