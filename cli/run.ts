@@ -1,4 +1,7 @@
 import { App } from '../core/pipeline/app.js';
+import type { ClusterSectionConfig } from '../core/cluster/config.js';
+import { isWorker, STOP_MESSAGE, superviseWorkers, workerCount } from '../core/cluster/supervisor.js';
+import { SERVER_CONFIG } from '../core/server/tokens.js';
 import { ConfigError, formatDiagnostic } from '../core/pipeline/config.js';
 import { WsflvError } from '../core/errors.js';
 import { builtinModules } from './builtins.js';
@@ -19,15 +22,24 @@ Exit code: a run stopped by a signal exits 0 when the drain was clean (a live se
 publishers are the publishers' problem, logged with their reason), 1 when it timed out. A run that
 ended by itself exits 1 when any stream or source failed, else 0. 2 on bad usage.
 
+With \`server.workers: N\` (or --workers), N worker processes run the file on the one port, tied
+together through NATS (\`server.cluster.nats\`, or a local nats-server started and supervised here);
+a worker that dies is restarted.
+
 Options:
       --drain-timeout MS   hard deadline for a graceful stop (default 5000)
+      --workers N|auto     worker processes on the one port (overrides server.workers; auto: one per core)
   -h, --help               show this help`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { 'drain-timeout': { type: 'string' } });
+    const { values, positionals } = parseCommandArgs(argv, { 'drain-timeout': { type: 'string' }, workers: { type: 'string' } });
     if (positionals.length > 1) throw new UsageError('give one pipeline file');
     const file = positionals[0] ?? 'pipeline.yaml';
     const drainTimeout = Number(values['drain-timeout'] ?? 5000);
     if (!Number.isFinite(drainTimeout) || drainTimeout < 0) throw new UsageError('--drain-timeout must be a number of milliseconds');
+    const workersFlag = values.workers === undefined ? undefined : values.workers === 'auto' ? 'auto' : Number(values.workers);
+    if (workersFlag !== undefined && workersFlag !== 'auto' && !(Number.isInteger(workersFlag) && workersFlag >= 1 && workersFlag <= 256)) {
+      throw new UsageError('--workers must be a number from 1 to 256, or auto');
+    }
 
     let app: App;
     try {
@@ -42,6 +54,21 @@ Options:
         return 1;
       }
       throw error;
+    }
+
+    if (!isWorker()) {
+      const server = app.container.isBound(SERVER_CONFIG) ? (app.container.get(SERVER_CONFIG) as unknown as Partial<ClusterSectionConfig>) : {};
+      const workers = workerCount(workersFlag ?? server.workers ?? 1);
+      if (workers > 1) {
+        // This process only supervises: the workers load the file again, each on its own.
+        try {
+          return await superviseWorkers({ workers, nats: server.cluster?.nats, node: server.cluster?.node, logger: app.logger, drainTimeoutMs: drainTimeout });
+        } catch (error) {
+          if (!(error instanceof WsflvError)) throw error;
+          console.error(`wsflv run: ${error.message}`);
+          return 1;
+        }
+      }
     }
 
     const startedAt = performance.now();
@@ -60,8 +87,13 @@ Options:
     };
     const onSigint = () => stop('SIGINT');
     const onSigterm = () => stop('SIGTERM');
+    // A worker's supervisor asks by message; a stop already under way is not forced by it.
+    const onMessage = (message: unknown) => {
+      if (message === STOP_MESSAGE && !stopping) stop('supervisor');
+    };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
+    process.on('message', onMessage);
     try {
       try {
         await app.start();
@@ -86,6 +118,7 @@ Options:
       bar.stop();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      process.off('message', onMessage);
     }
   },
 };

@@ -18,7 +18,7 @@ import { SNAPSHOTS, type SnapshotStore } from '../snapshot/store.js';
 import { RateWindow } from './rates.js';
 import { BearerAuth, sendError, sendJson } from './respond.js';
 import { requireLive } from './require.js';
-import { playerView, streamDetail, streamSummary, type PlayUrls, type ViewContext } from './views.js';
+import { playerView, remoteStreamSummary, streamDetail, streamSummary, type PlayUrls, type ViewContext } from './views.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -30,7 +30,8 @@ const REASON_MAX = 120;
  * The JSON API, mounted under `/api` when `server.api` is on:
  *
  *   GET    /api/pipelines              each pipeline's components by id and type, and its streams now
- *   GET    /api/health                 always open: status, uptime, counts
+ *   GET    /api/health                 always open: status, uptime, counts, which node and pid answered
+ *   GET    /api/cluster                the cluster's nodes (pid, players, streams) and the streams other nodes hold
  *   GET    /api/streams                every live stream: tracks, bitrate in/out, players, play URLs
  *   GET    /api/streams/APP/STREAM     one stream in detail: metadata, GOP, every player
  *   DELETE /api/streams/APP/STREAM     end it: players and publisher closed with 4410 (`?reason=` to say why)
@@ -124,6 +125,10 @@ export class HttpApi implements Lifecycle {
       if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
       return sendJson(res, 200, { pipelines: this.#pipelines?.list() ?? [] });
     }
+    if (route === 'cluster' && parts.length === 1) {
+      if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
+      return this.#cluster(res);
+    }
     if (route === 'streams' && parts.length === 1) {
       if (method !== 'GET') return methodNotAllowed(res, 'GET, HEAD');
       return this.#listStreams(req, res);
@@ -153,7 +158,7 @@ export class HttpApi implements Lifecycle {
       if (method === 'DELETE') return this.#kickPlayer(res, id, query.reason);
       return methodNotAllowed(res, 'GET, HEAD, DELETE');
     }
-    sendError(res, 404, `no API endpoint at ${pathname} (see /api/streams, /api/streams/APP/STREAM, /api/players/ID, /api/health)`);
+    sendError(res, 404, `no API endpoint at ${pathname} (see /api/streams, /api/streams/APP/STREAM, /api/players/ID, /api/cluster, /api/health)`);
   }
 
   /** The port RTMP really listens on (the configured one may be 0), and whether it is RTMPS. */
@@ -175,6 +180,9 @@ export class HttpApi implements Lifecycle {
     sendJson(res, 200, {
       status: 'ok',
       version: VERSION,
+      // Which process answered: behind `server.workers`, any of them may.
+      node: this.#registry!.remote?.node ?? 'local',
+      pid: process.pid,
       uptimeMs: Math.max(0, this.#clock.wallNow() - this.#startedAt),
       streams: streams.length,
       publishers: streams.filter((s) => s.publisher).length,
@@ -187,12 +195,30 @@ export class HttpApi implements Lifecycle {
     });
   }
 
-  #listStreams(req: IncomingMessage, res: ServerResponse): void {
-    const streams = this.#registry!.list().sort((a, b) => a.key.localeCompare(b.key));
-    const base = this.#base(req);
+  #cluster(res: ServerResponse): void {
+    const remote = this.#registry!.remote;
+    if (!remote) return sendJson(res, 200, { enabled: false, node: 'local', connected: false, nodes: [] });
     sendJson(res, 200, {
-      streams: streams.map((stats) => ({ ...streamSummary(stats, this.#viewContext(stats.key, stats.bytesIn, stats.bytesOut, base)), snapshot: this.#snapshotOf(stats.key) })),
+      enabled: true,
+      node: remote.node,
+      connected: remote.connected,
+      nodes: remote.nodes().map((n) => ({ ...n, startedAt: new Date(n.startedAt).toISOString() })),
+      streams: remote.list().map((s) => ({ ...s, since: new Date(s.since).toISOString() })),
     });
+  }
+
+  #listStreams(req: IncomingMessage, res: ServerResponse): void {
+    const streams = this.#registry!.list();
+    const base = this.#base(req);
+    const summaries = streams.map((stats) => ({ ...streamSummary(stats, this.#viewContext(stats.key, stats.bytesIn, stats.bytesOut, base)), snapshot: this.#snapshotOf(stats.key) }));
+    // In a cluster, the streams other nodes hold play here too.
+    const local = new Set(streams.map((s) => s.key));
+    const now = this.#clock.wallNow();
+    for (const remote of this.#registry!.remote?.list() ?? []) {
+      if (!local.has(remote.key)) summaries.push({ ...remoteStreamSummary(remote, { base, now }), snapshot: null });
+    }
+    summaries.sort((a, b) => a.key.localeCompare(b.key));
+    sendJson(res, 200, { streams: summaries });
   }
 
   #sendSnapshot(req: IncomingMessage, res: ServerResponse, key: string): void {
@@ -258,6 +284,7 @@ export class HttpApi implements Lifecycle {
       connections: this.#server!.connections(),
       rates: this.#rates.rates(key, this.#clock.now(), bytesIn, bytesOut),
       base,
+      node: this.#registry!.remote?.node ?? 'local',
     };
   }
 

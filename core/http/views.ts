@@ -1,4 +1,5 @@
 import type { LiveStreamStats } from '../live/channel.js';
+import type { RemoteStream } from '../live/remote.js';
 import type { PlayerStats } from '../live/player.js';
 import type { TrackInfo } from '../media/track.js';
 import type { LiveConnection } from '../server/connection.js';
@@ -40,6 +41,8 @@ export interface StreamSummary {
   playerCount: number;
   waitingCount: number;
   play: PlayUrls;
+  /** The cluster node whose publisher feeds it (this node's name, or `local` outside a cluster). */
+  node: string;
 }
 
 export interface PlayerView {
@@ -74,6 +77,8 @@ export interface ViewContext {
   rates: Rates;
   /** Base URLs without a path, e.g. `ws://host:8080` and `http://host:8080`. */
   base: PlayUrls;
+  /** This node's name in the cluster (`local` outside one). */
+  node: string;
 }
 
 export function streamSummary(stats: LiveStreamStats, ctx: ViewContext): StreamSummary {
@@ -101,6 +106,27 @@ export function streamSummary(stats: LiveStreamStats, ctx: ViewContext): StreamS
     playerCount: stats.players,
     waitingCount: stats.waiting,
     play: { ws: `${ctx.base.ws}/${stats.key}.flv`, http: `${ctx.base.http}/${stats.key}.flv` },
+    node: publisher?.node ?? ctx.node,
+  };
+}
+
+/** A stream another node holds: what this node knows of it, and where it plays here. */
+export function remoteStreamSummary(remote: RemoteStream, ctx: Pick<ViewContext, 'base' | 'now'>): StreamSummary {
+  const [app = remote.key, stream = ''] = remote.key.split('/', 2);
+  return {
+    key: remote.key,
+    app,
+    stream,
+    state: remote.state,
+    publisher: remote.state === 'live' ? { id: null, transport: 'cluster', address: null, startedAt: new Date(remote.since).toISOString() } : null,
+    uptimeMs: remote.state === 'live' ? Math.max(0, ctx.now - remote.since) : null,
+    video: null,
+    audio: null,
+    bitrate: { in: 0, out: 0 },
+    playerCount: remote.players,
+    waitingCount: 0,
+    play: { ws: `${ctx.base.ws}/${remote.key}.flv`, http: `${ctx.base.http}/${remote.key}.flv` },
+    node: remote.node,
   };
 }
 

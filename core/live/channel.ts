@@ -60,6 +60,8 @@ export interface ChannelDeps {
   /** The channel has closed everything and can be forgotten. */
   ended(channel: LiveChannel): void;
   playerClosed?(player: LivePlayer, code: number | undefined, reason: string): void;
+  /** The channel went live, or into its grace period. */
+  changed?(channel: LiveChannel): void;
   dropped?(count: number): void;
 }
 
@@ -188,7 +190,8 @@ export class LiveChannel {
     for (const player of this.#live) player.resync();
     // Waiting for a publisher is over; waiting for its tracks is bounded by headerWaitMs.
     for (const player of this.#waiting) player.clearDeadline();
-    this.#logger.info({ publisher: info.id, address: info.origin?.address, players: this.#live.size, resumed }, resumed ? 'publisher resumed the stream' : 'stream is live');
+    this.#logger.info({ publisher: info.id, address: info.origin?.address, node: info.node, players: this.#live.size, resumed }, resumed ? 'publisher resumed the stream' : 'stream is live');
+    this.#deps.changed?.(this);
     return publication;
   }
 
@@ -240,6 +243,18 @@ export class LiveChannel {
     for (const player of [...this.#waiting, ...this.#live]) player.close(code, reason, true);
     this.#logger.info({ code, reason }, 'stream ended');
     this.#deps.ended(this);
+  }
+
+  /**
+   * Revoke the current publisher (with `code` and `reason` for it) and hold the players for the grace
+   * period, as if it had left: another node of the cluster took the stream over. False with no publisher.
+   */
+  release(code: number, reason: string): boolean {
+    const session = this.#session;
+    if (!session) return false;
+    session.publication.revoke(code, reason);
+    this.#publisherLeft(session.publication);
+    return true;
   }
 
   /** Close the player with connection id `id`; false when it is not one of this channel's. */
@@ -415,6 +430,7 @@ export class LiveChannel {
     }
     this.#state = 'grace';
     this.#logger.info({ graceMs, players: this.#live.size }, 'publisher left; holding players for its return');
+    this.#deps.changed?.(this);
     this.#graceTimer = setTimeout(() => this.end(CLOSE.streamEnded, `the publisher left and did not return within ${graceMs} ms`), graceMs);
     this.#graceTimer.unref();
   }

@@ -41,8 +41,9 @@ export class LiveCloseError extends StreamError {
 
 /** A publisher arrived on a key that is already being published, under the 'reject' policy. */
 export class StreamBusyError extends LiveCloseError {
-  constructor(key: string) {
-    super('WSFLV_ERR_STREAM_BUSY', CLOSE.streamBusy, `stream ${key} is already being published`);
+  /** `node`: the cluster node that holds it, when it is not this one. */
+  constructor(key: string, node?: string) {
+    super('WSFLV_ERR_STREAM_BUSY', CLOSE.streamBusy, `stream ${key} is already being published${node === undefined ? '' : ` on node ${node}`}`);
   }
 }
 

@@ -5,6 +5,8 @@ export interface PublisherInfo {
   /** The connection id of the publisher, when it has one. */
   id?: string;
   origin?: StreamOrigin;
+  /** The cluster node the stream is fed from, when it is held by another node (core/cluster). */
+  node?: string;
 }
 
 export interface PublicationSink {

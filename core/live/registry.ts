@@ -12,6 +12,7 @@ import { FlushScheduler } from './flush-scheduler.js';
 import { DEFAULT_PLAYER_LIMITS, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
 import type { PlayerTransport } from './types.js';
 import { CLOSE, StreamBusyError } from './close.js';
+import type { RemoteStreams } from './remote.js';
 
 export const LIVE_REGISTRY: ServiceIdentifier<LiveRegistry> = Symbol.for('wsflv.live-registry');
 
@@ -38,6 +39,8 @@ export interface PlayOptions extends Partial<PlayerLimits> {
 }
 
 const SWEEP_MS = 1000;
+/** How long a player of a stream held by another node may wait for its first tags to get here. */
+const REMOTE_WAIT_MS = 10_000;
 
 /**
  * Every live stream of the process by key, and the one place players and publishers meet. Publishers
@@ -52,6 +55,8 @@ export class LiveRegistry implements Lifecycle {
   readonly #channels = new Map<string, LiveChannel>();
   readonly #schedulers = new Map<string, FlushScheduler>();
   readonly #watchers = new Map<string, Set<(players: number) => void>>();
+  readonly #streamWatchers = new Set<(channel: LiveChannel) => void>();
+  #remote: RemoteStreams | undefined;
   /** What each channel's byte and tag totals were when last added to the counters. */
   readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number }>();
   readonly #logger: Logger;
@@ -91,7 +96,10 @@ export class LiveRegistry implements Lifecycle {
    */
   publish(key: string, options: PublicationOptions = {}): Publication {
     let channel = this.#channels.get(key);
-    if (channel?.publication && (options.policy ?? 'reject') === 'reject') throw new StreamBusyError(key);
+    const policy = options.policy ?? 'reject';
+    if (channel?.publication && policy === 'reject') throw new StreamBusyError(key);
+    // A feed from another node is that node's publisher, already admitted there.
+    if (options.info?.node === undefined) this.#remote?.claim(key, policy);
     if (!channel || channel.state === 'ended') channel = this.#create(key);
     const settings: ChannelSettings = {
       headerWaitMs: options.headerWaitMs ?? DEFAULT_CHANNEL_SETTINGS.headerWaitMs,
@@ -109,18 +117,59 @@ export class LiveRegistry implements Lifecycle {
    */
   play(player: PlayerTransport, options: PlayOptions = NO_OPTIONS): LivePlayer {
     const limits = limitsOf(options);
-    let channel = this.#channels.get(player.key);
-    if (!channel || channel.state === 'ended') channel = this.#create(player.key);
+    const key = player.key;
+    let channel = this.#channels.get(key);
+    if (!channel || channel.state === 'ended') channel = this.#create(key);
+    let wait = options.waitForPublisherMs ?? 0;
+    // Held by another node: the player waits here while the cluster brings the stream over.
+    const remote = channel.state === 'idle' && this.#remote?.has(key) === true;
+    if (remote) wait = Math.max(wait, REMOTE_WAIT_MS);
     this.#players.inc({ transport: player.transport });
-    const added = channel.addPlayer(player, limits, options.waitForPublisherMs ?? 0);
-    this.#playersChanged(player.key);
+    const added = channel.addPlayer(player, limits, wait);
+    if (remote) this.#remote!.demand(key);
+    this.#playersChanged(key);
     return added;
   }
 
-  /** A publisher is on `key`, or left it less than its grace period ago. */
+  /** A publisher is on `key`, or left it less than its grace period ago; here or, in a cluster, on another node. */
   has(key: string): boolean {
+    return this.hasLocal(key) || this.#remote?.has(key) === true;
+  }
+
+  /** A publisher of this node (or a feed from another node) is on `key`, or left it within its grace period. */
+  hasLocal(key: string): boolean {
     const state = this.#channels.get(key)?.state;
     return state === 'live' || state === 'grace';
+  }
+
+  /** The cluster this registry belongs to (core/cluster attaches itself when `server.cluster` is set). */
+  attachRemote(remote: RemoteStreams | undefined): void {
+    this.#remote = remote;
+  }
+
+  get remote(): RemoteStreams | undefined {
+    return this.#remote;
+  }
+
+  /**
+   * Calls `listener` whenever a stream goes live, into its grace period or ends: what the cluster
+   * announces to the other nodes. Returns the way to stop listening.
+   */
+  watchStreams(listener: (channel: LiveChannel) => void): () => void {
+    this.#streamWatchers.add(listener);
+    return () => this.#streamWatchers.delete(listener);
+  }
+
+  /**
+   * Another node took `key` over: revoke this node's publisher (`code`, `reason` for it) and hold the
+   * players for the grace period. False when nobody publishes it here.
+   */
+  release(key: string, code: number, reason: string): boolean {
+    return this.#channels.get(key)?.release(code, reason) ?? false;
+  }
+
+  #streamChanged(channel: LiveChannel): void {
+    for (const listener of [...this.#streamWatchers]) listener(channel);
   }
 
   get(key: string): LiveChannel | undefined {
@@ -203,7 +252,9 @@ export class LiveRegistry implements Lifecycle {
         this.#reported.delete(ended);
         if (this.#channels.get(key) === ended) this.#channels.delete(key);
         this.#updateStreams();
+        this.#streamChanged(ended);
       },
+      changed: (changed) => this.#streamChanged(changed),
       playerClosed: (player, code) => {
         this.#players.dec({ transport: player.transport.transport });
         this.#closed.inc({ code: code === undefined ? 'peer' : String(code), reason: closeName(code) });

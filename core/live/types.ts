@@ -5,8 +5,8 @@ import type { Observable } from 'rxjs';
  * publish/play adapters (sources/, sinks/).
  */
 
-/** Transport a connection arrived on. */
-export type LiveTransport = 'ws' | 'wss' | 'http' | 'https' | 'rtmp' | 'rtmps';
+/** Transport a connection arrived on; `cluster`: another node's feed of a stream held here. */
+export type LiveTransport = 'ws' | 'wss' | 'http' | 'https' | 'rtmp' | 'rtmps' | 'cluster';
 
 /** What every live connection knows about itself, for logs, hooks and the API. */
 export interface ConnectionInfo {

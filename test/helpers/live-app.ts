@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { accessModule } from '../../core/access/module.js';
 import { createLogger } from '../../core/logger.js';
 import { liveModule } from '../../core/live/module.js';
+import { clusterModule } from '../../core/cluster/module.js';
 import { App } from '../../core/pipeline/app.js';
 import { ParsedConfigFile } from '../../core/pipeline/config.js';
 import { LIVE_SERVER, type LiveServer } from '../../core/server/listener.js';
@@ -15,7 +16,7 @@ import { sourcesModule } from '../../sources/index.js';
 import { stagesModule } from '../../stages/index.js';
 import { tempDir } from './app.js';
 
-export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, accessModule, rtmpModule, liveModule, snapshotModule];
+export const liveModules = [sourcesModule, stagesModule, sinksModule, serverModule, accessModule, rtmpModule, liveModule, clusterModule, snapshotModule];
 
 export interface LiveApp {
   app: App;
