@@ -16,20 +16,19 @@ import { startNats, type TestNats } from './helpers/nats.js';
 
 const PLAYER = 'maxQueueMs: 600000, maxQueueBytes: 67108864';
 
-async function node(t: ExecutionContext, nats: TestNats, name: string, extra = ''): Promise<LiveApp> {
+async function node(t: ExecutionContext, nats: TestNats, name: string, sinkOptions = ''): Promise<LiveApp> {
   const app = await startLiveApp(
     `server:
   host: 127.0.0.1
   port: 0
   api: true
   cluster: { nats: "${nats.url}", node: ${name}, lingerMs: 1000 }
-${extra}
 pipelines:
   live:
     source: ws-publish
     stages: [flv-demux, timestamps]
     sinks:
-      - { type: play, ${PLAYER} }
+      - { type: play, ${PLAYER}${sinkOptions} }
 `,
     {},
     { logs: true, modules: [...liveModules, httpModule] },
@@ -124,4 +123,99 @@ test('a player on a node asks for a stream nobody publishes: refused with 4404 a
   const player = new RecordingSocket(`${b.url('ws')}/live/nothing.flv`);
   const closed = await Promise.race([player.closed, player.refusal.then((r) => ({ code: r.status, reason: r.body }))]);
   t.true(closed.code === CLOSE.streamNotFound || closed.code === 404, JSON.stringify(closed));
+});
+
+/** Media timestamps of a capture, in order. */
+const mediaDts = (data: Buffer) => frames(parseFlv(data).packets).map((p) => p.dts);
+
+test('the publisher moves from node A to node B: players on C go on, timestamps never going back', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const [a, b, c] = [await node(t, nats, 'ma'), await node(t, nats, 'mb'), await node(t, nats, 'mc')];
+  await eventually(async () => (await request(c.url(), '/api/cluster')).json.nodes.length === 3, 10_000, 'three nodes');
+  const first = await publishLoop(`${a.url('ws')}/live/m.flv`);
+  t.teardown(() => first.stop());
+  await eventually(() => c.app.container.get(LIVE_REGISTRY).has('live/m'), 10_000, 'C to hear of live/m');
+  const player = new RecordingSocket(`${c.url('ws')}/live/m.flv`);
+  await player.received(200_000, 15_000);
+
+  first.stop();
+  await delay(500);
+  const second = await publishLoop(`${b.url('ws')}/live/m.flv`);
+  t.teardown(() => second.stop());
+  const before = player.bytes;
+  await eventually(async () => ((await request(c.url(), '/api/streams')).json.streams.find((s: { key: string }) => s.key === 'live/m')?.node === 'mb'), 10_000, 'C to take live/m from B');
+  await player.received(before + 300_000, 15_000);
+  const closedYet = await Promise.race([player.closed.then(() => true), delay(10).then(() => false)]);
+  t.false(closedYet, 'the player on C was never closed');
+  const dts = mediaDts(player.data);
+  const back = dts.findIndex((d, i) => i > 0 && d + 100 < dts[i - 1]!);
+  t.is(back, -1, `timestamps never go back (at ${back}: ${dts[back - 1]} → ${dts[back]})`);
+  player.ws.terminate();
+});
+
+test('NATS goes away for a few seconds: local players never stop, remote ones resume when it is back', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const [a, b] = [await node(t, nats, 'na'), await node(t, nats, 'nb')];
+  await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
+  const publisher = await publishLoop(`${a.url('ws')}/live/n.flv`);
+  t.teardown(() => publisher.stop());
+  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/n'), 10_000, 'B to hear of live/n');
+  const local = new RecordingSocket(`${a.url('ws')}/live/n.flv`);
+  const remote = new RecordingSocket(`${b.url('ws')}/live/n.flv`);
+  await Promise.all([local.received(100_000, 15_000), remote.received(100_000, 15_000)]);
+
+  await nats.stop();
+  const localAtCut = local.bytes;
+  await delay(2500);
+  t.true(local.bytes > localAtCut + 50_000, `the local player kept receiving without NATS (${local.bytes - localAtCut} bytes)`);
+  const remoteAtReturn = remote.bytes;
+  await nats.start();
+  await remote.received(remoteAtReturn + 200_000, 20_000);
+  for (const s of [local, remote]) {
+    const closed = await Promise.race([s.closed.then((c) => c.code), delay(10).then(() => undefined)]);
+    t.is(closed, undefined, 'no player was closed');
+  }
+  const dts = mediaDts(remote.data);
+  t.is(dts.findIndex((d, i) => i > 0 && d + 100 < dts[i - 1]!), -1, 'the remote player\'s timestamps never go back');
+  local.ws.terminate();
+  remote.ws.terminate();
+});
+
+test('the duplicate-publisher policy holds across nodes: a second publisher on another node is refused with 4409, naming the node', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const a = await node(t, nats, 'da');
+  const b = await node(t, nats, 'db');
+  await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
+  const first = await publishLoop(`${a.url('ws')}/live/d.flv`);
+  t.teardown(() => first.stop());
+  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/d'), 10_000, 'B to hear of live/d');
+  const second = new RecordingSocket(`${b.url('ws')}/live/d.flv`, ['publisher']);
+  const refused = await Promise.race([second.closed, second.refusal.then((r) => ({ code: r.status, reason: r.body }))]);
+  t.true(refused.code === CLOSE.streamBusy || refused.code === 409, JSON.stringify(refused));
+  t.regex(refused.reason, /node da/);
+});
+
+test('under publisherPolicy takeover, a publisher on another node takes the stream: the first is closed with 4409, its node\'s players go on', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const a = await node(t, nats, 'ta', ', publisherPolicy: takeover');
+  const b = await node(t, nats, 'tb', ', publisherPolicy: takeover');
+  await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
+  const first = await publishLoop(`${a.url('ws')}/live/t.flv`);
+  t.teardown(() => first.stop());
+  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/t'), 10_000, 'B to hear of live/t');
+  const onA = new RecordingSocket(`${a.url('ws')}/live/t.flv`);
+  await onA.received(100_000, 10_000);
+  const second = await publishLoop(`${b.url('ws')}/live/t.flv`);
+  t.teardown(() => second.stop());
+  const closed = await first.closed;
+  t.is(closed.code, CLOSE.streamBusy);
+  t.regex(closed.reason, /node tb/);
+  const before = onA.bytes;
+  await onA.received(before + 200_000, 15_000);
+  t.is((await request(a.url(), '/api/streams')).json.streams.find((s: { key: string }) => s.key === 'live/t')?.node, 'tb', 'A now takes live/t from B');
+  onA.ws.terminate();
 });
