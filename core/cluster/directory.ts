@@ -1,3 +1,4 @@
+import { isValidName } from '../server/routes.js';
 import type { RemoteStream } from '../live/remote.js';
 
 /** What one node tells the others, each second and on every change. */
@@ -34,7 +35,7 @@ export function parseAnnouncement(data: Uint8Array): NodeAnnouncement | undefine
   for (const s of a.streams.slice(0, 100_000)) {
     if (typeof s !== 'object' || s === null) continue;
     const { key, state, since, players } = s as Record<string, unknown>;
-    if (typeof key !== 'string' || !/^[\w.-]{1,128}\/[\w.-]{1,128}$/.test(key)) continue;
+    if (typeof key !== 'string' || !validKey(key)) continue;
     if (state !== 'live' && state !== 'grace') continue;
     streams.push({ key, state, since: finite(since), players: finite(players) });
   }
@@ -47,6 +48,12 @@ export function parseAnnouncement(data: Uint8Array): NodeAnnouncement | undefine
     streams,
     ...(a.bye === true ? { bye: true } : {}),
   };
+}
+
+/** `APP/STREAM` with both names as the listener accepts them. */
+function validKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  return slash > 0 && isValidName(key.slice(0, slash)) && isValidName(key.slice(slash + 1));
 }
 
 function finite(value: unknown): number {

@@ -254,7 +254,7 @@
     item.badge.textContent = grace ? 'WAITING' : 'LIVE';
     item.badge.className = 'badge' + (grace ? ' badge-grace' : '');
     item.uptime.textContent = grace ? 'publisher gone' : duration(s.uptimeMs);
-    item.uptime.title = s.publisher ? 'published over ' + s.publisher.transport + ' from ' + (s.publisher.address || '?') : '';
+    item.uptime.title = (s.publisher ? 'published over ' + s.publisher.transport + ' from ' + (s.publisher.address || '?') : '') + (s.node && s.node !== 'local' ? ' on node ' + s.node : '');
     item.tracks.replaceChildren();
     if (s.video) item.tracks.appendChild(el('span', 'chip chip-video', describeVideo(s.video)));
     if (s.audio) item.tracks.appendChild(el('span', 'chip chip-audio', describeAudio(s.audio)));
