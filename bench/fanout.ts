@@ -27,7 +27,8 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ChildMessage, LoadConfig, LoadResult, ParentMessage } from './lib/load.js';
+import type { LoadConfig, LoadResult, ParentMessage } from './lib/load.js';
+import { nextMessage } from './lib/load-control.js';
 import { freePort } from './lib/children.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { ensureNms, NMS_DIR } from './lib/nms.js';
@@ -191,27 +192,6 @@ async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-/** Wait for one message of a type from the load generator, or fail on its error / exit / timeout. */
-function nextMessage<T extends ChildMessage['type']>(load: ChildProcess, type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
-  return new Promise((resolveMessage, reject) => {
-    const timer = setTimeout(() => finish(new Error(`load generator: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (m: ChildMessage) => {
-      if (m.type === type) finish(undefined, m as Extract<ChildMessage, { type: T }>);
-      else if (m.type === 'error') finish(new Error(`load generator: ${m.message}`));
-    };
-    const onExit = (code: number | null) => finish(new Error(`load generator exited (${code}) while waiting for '${type}'`));
-    function finish(error?: Error, message?: Extract<ChildMessage, { type: T }>) {
-      clearTimeout(timer);
-      load.off('message', onMessage);
-      load.off('exit', onExit);
-      if (error) reject(error);
-      else resolveMessage(message!);
-    }
-    load.on('message', onMessage);
-    load.on('exit', onExit);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import { FLV_AUDIO, FLV_VIDEO, isAudioConfig, isVideoConfig, isVideoKeyframe, ma
 
 export interface LoadConfig {
   port: number;
+  /** Where the publisher connects, when not `port` (a cluster: publish on one node, play on another). */
+  publishPort?: number;
   /** Path players and the publisher use, e.g. `/live/bench.flv`. */
   path: string;
   media: string;
@@ -385,7 +387,7 @@ async function main(): Promise<void> {
     latencyVideo: new Samples(),
     unmatched: 0,
   };
-  await publisher.start(`ws://127.0.0.1:${config.port}${config.path}`);
+  await publisher.start(`ws://127.0.0.1:${config.publishPort ?? config.port}${config.path}`);
   // Let the server see a keyframe and fill its GOP before anyone plays.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const join = new Promise<void>((resolve) => {
