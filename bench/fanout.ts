@@ -15,7 +15,7 @@
  *        --stalled-seconds S (25)  --connect-rate R players/s (250)  --sample-every K (10)
  *        --repeat R (1): run every server R times per N, interleaved; the table shows each server's
  *          median-CPU run and the spread is printed under it
- *        --out FILE (bench/results/fanout-DATE.json)
+ *        --out FILE (bench/results/fanout-DATE.json)  --plot FILE (bench/results/fanout-scale.svg, with several N)
  *        --profile: also take a CPU profile of each server over its window (through --inspect on
  *          127.0.0.1) into bench/.cache/prof and print where the time went; profiling inflates CPU,
  *          so figures from such a run are not comparable
@@ -35,6 +35,7 @@ import { ensureNms, NMS_DIR } from './lib/nms.js';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
 import { startProfiler, summarizeProfile } from './lib/profile.js';
 import { slope } from './lib/stats.js';
+import { scaleCurveSvg, type ScalePoint } from './lib/scale-plot.js';
 import { DEFAULT_PLAYER_LIMITS } from '../core/live/player.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +58,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
+    plot: { type: 'string' },
   },
   strict: true,
 });
@@ -446,6 +448,34 @@ async function main(): Promise<void> {
       console.log('');
       for (const r of rows) if (r.profile) console.log(`${r.profile}\n`);
     }
+  }
+
+  // The scale curve: every N at once, marking where a server fell behind (players missed tags or did not keep up).
+  const fanout = results.filter((r) => r.scenario === 'fanout');
+  if (playerCounts.length > 1 && fanout.length > 0) {
+    const points: ScalePoint[] = fanout.map((r) => ({
+      server: r.server,
+      players: r.players,
+      cpuUsPerPlayerSecond: r.cpuUsPerPlayerSecond,
+      latencyP99Ms: r.load.latencyMs.p99,
+      rssKBPerPlayer: r.rssAboveIdleKBPerPlayer,
+      behind: r.load.playersWithMissing > 0 || r.load.keptUp < r.players,
+    }));
+    const servers = [...new Set(points.map((p) => p.server))];
+    console.log('Scale curve: µs CPU per player-second / latency p99 ms / RSS KB per player (! = players missed tags)\n');
+    console.log(`| N | ${servers.join(' | ')} |`);
+    console.log(`|---|${servers.map(() => '---').join('|')}|`);
+    for (const n of playerCounts) {
+      const cells = servers.map((server) => {
+        const p = points.find((q) => q.server === server && q.players === n);
+        return p ? `${f(p.cpuUsPerPlayerSecond)} / ${f(p.latencyP99Ms, 1)} / ${f(p.rssKBPerPlayer, 1)}${p.behind ? ' !' : ''}` : '-';
+      });
+      console.log(`| ${n} | ${cells.join(' | ')} |`);
+    }
+    const svg = flags.plot ?? join(ROOT, 'bench', 'results', 'fanout-scale.svg');
+    mkdirSync(dirname(svg), { recursive: true });
+    writeFileSync(svg, scaleCurveSvg(points, `wsflv fan-out scale curve, ${f(rate, 2)} Mb/s, ${started.toISOString().slice(0, 10)}`));
+    console.log(`\nplot written to ${relative(process.cwd(), svg)}\n`);
   }
 
   // Stalled players: the same 6 Mb/s stream with 2 healthy players, without (control) and with 2 more

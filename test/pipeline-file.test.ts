@@ -31,4 +31,5 @@ test('the bundled pipeline.yaml\'s "#:" examples (auth, hooks, limits, snapshots
   const live = app.config.pipelines.find((p) => p.name === 'live')!;
   t.deepEqual(live.sinks.map((s) => s.component.type), ['ws-play', 'http-play', 'rtmp-play', 'snapshot', 'record']);
   t.truthy((app.config.sections.get("server") as { hooks?: { on_publish?: string } }).hooks?.on_publish);
+  t.like(app.config.sections.get('server'), { workers: 'auto', cluster: { nats: 'nats://127.0.0.1:4222', node: 'node1' } });
 });
