@@ -22,28 +22,32 @@ const PAD = { left: 58, right: 12, top: 28, bottom: 40 };
 export function scaleCurveSvg(points: readonly ScalePoint[], title: string): string {
   const servers = [...new Set(points.map((p) => p.server))];
   const ns = [...new Set(points.map((p) => p.players))].sort((a, b) => a - b);
-  const panels: { label: string; value: (p: ScalePoint) => number }[] = [
+  const panels: { label: string; value: (p: ScalePoint) => number; log?: boolean }[] = [
     { label: 'CPU µs per player-second', value: (p) => p.cpuUsPerPlayerSecond },
-    { label: 'latency p99 ms', value: (p) => p.latencyP99Ms },
+    // Log scale: a server that fell behind is seconds late, one that keeps up a few milliseconds.
+    { label: 'latency p99 ms (log scale)', value: (p) => p.latencyP99Ms, log: true },
     { label: 'RSS KB per player', value: (p) => p.rssKBPerPlayer },
   ];
   const parts: string[] = [];
   panels.forEach((panel, i) => {
     const x0 = i * W;
     const values = points.map(panel.value).filter(Number.isFinite);
-    const max = niceMax(Math.max(1, ...values));
+    const top = Math.max(1, ...values);
+    const max = panel.log ? 10 ** Math.ceil(Math.log10(Math.max(10, top))) : niceMax(top);
     const lx = (n: number) => {
       const lo = Math.log(ns[0]!);
       const hi = Math.log(ns.at(-1)!);
       const t = hi === lo ? 0.5 : (Math.log(n) - lo) / (hi - lo);
       return x0 + PAD.left + t * (W - PAD.left - PAD.right);
     };
-    const ly = (v: number) => PAD.top + (1 - Math.max(0, v) / max) * (H - PAD.top - PAD.bottom);
+    const ly = panel.log
+      ? (v: number) => PAD.top + (1 - Math.log10(Math.max(1, v)) / Math.log10(max)) * (H - PAD.top - PAD.bottom)
+      : (v: number) => PAD.top + (1 - Math.max(0, v) / max) * (H - PAD.top - PAD.bottom);
     parts.push(`<text x="${x0 + W / 2}" y="16" text-anchor="middle" font-weight="bold">${esc(panel.label)}</text>`);
     parts.push(`<line x1="${x0 + PAD.left}" y1="${H - PAD.bottom}" x2="${x0 + W - PAD.right}" y2="${H - PAD.bottom}" stroke="#888"/>`);
     parts.push(`<line x1="${x0 + PAD.left}" y1="${PAD.top}" x2="${x0 + PAD.left}" y2="${H - PAD.bottom}" stroke="#888"/>`);
-    for (let k = 0; k <= 4; k++) {
-      const v = (max * k) / 4;
+    const ticks = panel.log ? Array.from({ length: Math.round(Math.log10(max)) + 1 }, (_, k) => 10 ** k) : [0, 1, 2, 3, 4].map((k) => (max * k) / 4);
+    for (const v of ticks) {
       parts.push(`<text x="${x0 + PAD.left - 6}" y="${ly(v) + 4}" text-anchor="end" font-size="10">${fmt(v)}</text>`);
       parts.push(`<line x1="${x0 + PAD.left}" y1="${ly(v)}" x2="${x0 + W - PAD.right}" y2="${ly(v)}" stroke="#eee"/>`);
     }
@@ -57,7 +61,7 @@ export function scaleCurveSvg(points: readonly ScalePoint[], title: string): str
     });
   });
   const legend = servers.map((server, s) => `<g transform="translate(${PAD.left + s * 150},${H + 14})"><rect width="12" height="12" fill="${COLORS[s % COLORS.length]}"/><text x="16" y="11">${esc(server)}</text></g>`);
-  legend.push(`<text x="${PAD.left + servers.length * 150}" y="${H + 25}" font-size="11">hollow: players missed tags</text>`);
+  legend.push(`<text x="${PAD.left + servers.length * 150}" y="${H + 25}" font-size="11">hollow: fell behind (players missed tags or lagged)</text>`);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H + 50}" font-family="sans-serif" font-size="12">`,
     `<title>${esc(title)}</title>`,
