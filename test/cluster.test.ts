@@ -219,3 +219,24 @@ test('under publisherPolicy takeover, a publisher on another node takes the stre
   t.is((await request(a.url(), '/api/streams')).json.streams.find((s: { key: string }) => s.key === 'live/t')?.node, 'tb', 'A now takes live/t from B');
   onA.ws.terminate();
 });
+
+test('the origin node shuts down: remote players are held for the grace period and go on when the publisher comes back on another node', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const [a, b, c] = [await node(t, nats, 'sa'), await node(t, nats, 'sb'), await node(t, nats, 'sc')];
+  await eventually(async () => (await request(c.url(), '/api/cluster')).json.nodes.length === 3, 10_000, 'three nodes');
+  const first = await publishLoop(`${a.url('ws')}/live/s.flv`);
+  t.teardown(() => first.stop());
+  await eventually(() => c.app.container.get(LIVE_REGISTRY).has('live/s'), 10_000, 'C to hear of live/s');
+  const player = new RecordingSocket(`${c.url('ws')}/live/s.flv`);
+  await player.received(150_000, 15_000);
+
+  await a.stop();
+  const second = await publishLoop(`${b.url('ws')}/live/s.flv`);
+  t.teardown(() => second.stop());
+  const before = player.bytes;
+  await player.received(before + 200_000, 15_000);
+  const closed = await Promise.race([player.closed.then((x) => x.code), delay(10).then(() => undefined)]);
+  t.is(closed, undefined, 'the player on C was never closed');
+  player.ws.terminate();
+});

@@ -1,7 +1,7 @@
 import { FlvDemuxer } from '../flv/demuxer.js';
 import { muxFlvHeader } from '../flv/muxer.js';
 import { DEFAULT_GOP_BOUNDS, GopCache } from '../live/gop-cache.js';
-import { StreamBusyError } from '../live/close.js';
+import { CLOSE, StreamBusyError } from '../live/close.js';
 import type { Publication } from '../live/publication.js';
 import type { LiveRegistry } from '../live/registry.js';
 import type { Logger } from '../logger.js';
@@ -135,7 +135,9 @@ export class EdgeFeed {
       const { code, reason } = decodeEnd(message.payload);
       const current = this.#publication?.active === true;
       this.stop(`ended on its origin: ${reason}`);
-      if (current) this.#deps.registry.end(this.key, code, reason);
+      // An origin shutting down is not the stream ending: players keep the grace period, in case its
+      // publisher comes back on another node.
+      if (current && code !== CLOSE.goingAway) this.#deps.registry.end(this.key, code, reason);
       this.#deps.stopped(this);
       return;
     }

@@ -94,7 +94,7 @@ export function streamSummary(stats: LiveStreamStats, ctx: ViewContext): StreamS
     publisher: publisher
       ? {
           id: publisher.id ?? connection?.id ?? null,
-          transport: publisher.origin?.transport ?? connection?.transport ?? 'unknown',
+          transport: publisher.origin?.transport ?? connection?.transport ?? (publisher.node !== undefined ? 'cluster' : 'unknown'),
           address: publisher.origin?.address ?? connection?.address ?? null,
           startedAt: new Date(publisher.startedAt).toISOString(),
         }
