@@ -69,7 +69,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, withinMs: number): Promise<boolean> {
+/** Whether something accepts on 127.0.0.1:`port` within `withinMs`. */
+export async function waitForPort(port: number, withinMs: number): Promise<boolean> {
   const until = Date.now() + withinMs;
   while (Date.now() < until) {
     const open = await new Promise<boolean>((resolve) => {

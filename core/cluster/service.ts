@@ -222,8 +222,8 @@ export class ClusterService implements Lifecycle, RemoteStreams {
   }
 
   #tick(): void {
-    if (this.#directory.expire(Date.now())) this.#reconcile();
-    else this.#reconcile();
+    this.#directory.expire(Date.now());
+    this.#reconcile();
     this.#announce();
     const now = Date.now();
     for (const feed of [...this.#origins.values()]) {
@@ -262,7 +262,9 @@ export class ClusterService implements Lifecycle, RemoteStreams {
 
   #ensureFeed(wanted: Wanted): void {
     if (wanted.feed?.active || !this.#bus) return;
-    if (this.#registry!.get(wanted.key)?.publication?.info.node === undefined && this.#registry!.get(wanted.key)?.state === 'live') return;
+    // A publisher of this node holds it now: nothing to bring here.
+    const channel = this.#registry!.get(wanted.key);
+    if (channel?.state === 'live' && channel.publication?.info.node === undefined) return;
     const holder = this.#directory.holder(wanted.key);
     if (!holder) return;
     const feed = new EdgeFeed(wanted.key, holder.node, `${this.node}.${++this.#feedNumber}`, {

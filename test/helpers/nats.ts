@@ -1,7 +1,6 @@
 import { startChild, type ManagedChild } from '../../core/process/child.js';
-import { findNatsServer } from '../../core/cluster/local-nats.js';
-import { delay, freePort } from './live-clients.js';
-import { connect as tcpConnect } from 'node:net';
+import { findNatsServer, waitForPort } from '../../core/cluster/local-nats.js';
+import { freePort } from './live-clients.js';
 
 /** A real nats-server on 127.0.0.1, which a test can stop and start again on the same port. */
 export interface TestNats {
@@ -21,11 +20,7 @@ export async function startNats(): Promise<TestNats> {
     port,
     async start() {
       child = startChild({ command: binary, args: ['-a', '127.0.0.1', '-p', String(port)] });
-      const until = Date.now() + 5000;
-      while (!(await open(port))) {
-        if (Date.now() > until) throw new Error(`nats-server did not listen on ${port}: ${child.lastStderr()}`);
-        await delay(20);
-      }
+      if (!(await waitForPort(port, 5000))) throw new Error(`nats-server did not listen on ${port}: ${child.lastStderr()}`);
     },
     async stop() {
       await child?.stop();
@@ -34,12 +29,4 @@ export async function startNats(): Promise<TestNats> {
   };
   await nats.start();
   return nats;
-}
-
-function open(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }
