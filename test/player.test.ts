@@ -19,8 +19,9 @@ const TAGS = AV.map((p) => channelTag(p));
 const frame = (kind: 'audio' | 'video', dts: number, keyframe = false, config = false) =>
   new ChannelTag(kind, dts, keyframe || kind === 'audio', config, muxTag({ kind, dts, body: Buffer.alloc(100, dts & 0xff) }));
 
-function makePlayer(limits: Partial<PlayerLimits> = {}, clock = new ManualClock(), scheduler?: FlushScheduler) {
+function makePlayer(limits: Partial<PlayerLimits> = {}, clock = new ManualClock(), scheduler?: FlushScheduler, byteStream = false) {
   const transport = new MemoryTransport('live/test');
+  transport.byteStream = byteStream;
   const closed: { code: number | undefined; reason: string }[] = [];
   const player = new LivePlayer(transport, { ...LIMITS, ...limits }, {
     clock,
@@ -61,6 +62,27 @@ test('a shared window gathers each player\'s tags into one write; every player g
     t.is(buffer, c![i]);
     t.is(buffer, TAGS[4 + i]!.framed('ws'));
   });
+  scheduler.stop();
+});
+
+test('byte-stream transports get each window as one Buffer, the same object for every player holding the same frames', async (t) => {
+  const scheduler = new FlushScheduler(20);
+  const players = [0, 1, 2].map(() => makePlayer({ coalesceMs: 20 }, new ManualClock(), scheduler, true));
+  for (const { player } of players) player.start(HEADER, TAGS.slice(0, 4), true);
+  // The third player misses the window's first tag: its batch is other frames, so its own Buffer.
+  for (const [i, tag] of TAGS.slice(4, 10).entries()) for (const [j, { player }] of players.entries()) if (i > 0 || j < 2) player.offer(tag, 'video');
+  await delay(60);
+  const [a, b, c] = players.map(({ transport }) => transport.writes[1]!);
+  t.is(a!.length, 1, 'one buffer per write');
+  t.is(a![0], b![0], 'shared, not copied per player');
+  t.deepEqual(a![0], Buffer.concat(TAGS.slice(4, 10).map((tag) => tag.framed('ws'))));
+  t.not(c![0], a![0]);
+  t.deepEqual(c![0], Buffer.concat(TAGS.slice(5, 10).map((tag) => tag.framed('ws'))));
+  for (const { player, transport } of players) {
+    t.is(player.bytesSent, transport.frames.reduce((n, f) => n + f.length, 0));
+    t.is(player.writes, 2);
+  }
+  t.is(players[0]!.player.tagsSent, 10);
   scheduler.stop();
 });
 

@@ -42,6 +42,8 @@ export interface LiveStreamStats {
   tagsOut: number;
   /** Bytes sent to players, those gone included. */
   bytesOut: number;
+  /** Writes to players' connections, those gone included: tags out per write is how much batching saves. */
+  writesOut: number;
   framesDropped: number;
   gop: GopCacheStats;
   /** What the publisher's decoder configurations (or legacy audio flags) say about each track. */
@@ -116,6 +118,7 @@ export class LiveChannel {
   #bytesIn = 0;
   #bytesOutGone = 0;
   #tagsOutGone = 0;
+  #writesOutGone = 0;
   #droppedGone = 0;
   /** Per publisher session: what its tracks are, its onMetaData, its keyframe spacing. */
   #codecs: { audio?: TrackInfo; video?: TrackInfo } = {};
@@ -284,10 +287,12 @@ export class LiveChannel {
   get stats(): LiveStreamStats {
     let bytesOut = this.#bytesOutGone;
     let tagsOut = this.#tagsOutGone;
+    let writesOut = this.#writesOutGone;
     let framesDropped = this.#droppedGone;
     for (const player of this.#live) {
       bytesOut += player.bytesSent;
       tagsOut += player.tagsSent;
+      writesOut += player.writes;
       framesDropped += player.framesDropped;
     }
     const session = this.#session;
@@ -302,6 +307,7 @@ export class LiveChannel {
       bytesIn: this.#bytesIn,
       tagsOut,
       bytesOut,
+      writesOut,
       framesDropped,
       gop: this.#cache.stats,
       codecs: { ...this.#codecs },
@@ -440,6 +446,7 @@ export class LiveChannel {
     this.#waiting.delete(player);
     this.#bytesOutGone += player.bytesSent;
     this.#tagsOutGone += player.tagsSent;
+    this.#writesOutGone += player.writes;
     this.#droppedGone += player.framesDropped;
     if (code === CLOSE.slowConsumer) {
       this.#logger.info({ player: player.id, address: player.transport.address, dropped: player.framesDropped }, reason);

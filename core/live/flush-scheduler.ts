@@ -1,4 +1,5 @@
 import type { LivePlayer } from './player.js';
+import { BatchJoiner } from './batch-joiner.js';
 import { eventLoopBusy } from './write-load.js';
 
 /** Below this event-loop busy share writes are cheap: no window, a tick's tags still go out together. */
@@ -23,10 +24,18 @@ export class FlushScheduler {
   readonly maxWindowMs: number;
   readonly adaptive: boolean;
   #windowMs: number;
-  #queue: LivePlayer[] = [];
+  /**
+   * Players to flush: `#queue[0..#queued)`. The array and its spare take turns, and slots are
+   * overwritten rather than the arrays emptied (which would give up their storage), so a round allocates nothing.
+   */
+  #queue: (LivePlayer | undefined)[] = [];
+  #queued = 0;
+  #spare: (LivePlayer | undefined)[] = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   readonly #onFlush: ((bytes: number, players: number) => void) | undefined;
+  /** Batches joined once per round and stream, shared by the players holding the same frames. */
+  readonly #joiner = new BatchJoiner();
 
   constructor(maxWindowMs: number, options: { adaptive?: boolean; onFlush?: (bytes: number, players: number) => void } = {}) {
     this.maxWindowMs = maxWindowMs;
@@ -41,7 +50,9 @@ export class FlushScheduler {
   }
 
   schedule(player: LivePlayer): void {
-    this.#queue.push(player);
+    if (this.#queued < this.#queue.length) this.#queue[this.#queued] = player;
+    else this.#queue.push(player);
+    this.#queued++;
     if (this.#timer !== undefined || this.#immediate !== undefined) return;
     if (this.adaptive) this.#windowMs = windowFor(eventLoopBusy(), this.maxWindowMs);
     if (this.#windowMs < 1) {
@@ -59,9 +70,15 @@ export class FlushScheduler {
     this.#run();
   }
 
+  /** A batch as one Buffer: the same one for every player of this round holding the same frames. */
+  join(frames: readonly Buffer[], count: number, bytes: number): Buffer {
+    return this.#joiner.join(frames, count, bytes);
+  }
+
   stop(): void {
     this.#cancel();
-    this.#queue = [];
+    this.#queue.fill(undefined, 0, this.#queued);
+    this.#queued = 0;
   }
 
   #cancel(): void {
@@ -73,10 +90,16 @@ export class FlushScheduler {
   readonly #run = (): void => {
     this.#timer = this.#immediate = undefined;
     const queue = this.#queue;
-    this.#queue = [];
+    const players = this.#queued;
+    // Players scheduled while this round runs (a flush that makes another) go to the other array.
+    this.#queue = this.#spare;
+    this.#queued = 0;
     let bytes = 0;
-    for (const player of queue) bytes += player.flush();
-    this.#onFlush?.(bytes, queue.length);
+    for (let i = 0; i < players; i++) bytes += queue[i]!.flush();
+    queue.fill(undefined, 0, players);
+    this.#spare = queue;
+    this.#joiner.reset();
+    this.#onFlush?.(bytes, players);
   };
 }
 

@@ -14,6 +14,8 @@ export type OutboundTag = LiveTag & Frameable;
 
 /** What a reused batch slot holds once written. */
 const NO_FRAME = Buffer.alloc(0);
+/** The one-slot batch a joined write goes through (transports do not keep the array they are given). */
+const ONE_FRAME: Buffer[] = [NO_FRAME];
 
 export interface PlayerLimits {
   /** Bytes queued for the player (ours, not yet written, plus the transport's) before it skips ahead. */
@@ -84,11 +86,15 @@ export class LivePlayer {
   startedAt: number | undefined;
   bytesSent = 0;
   tagsSent = 0;
+  /** Calls to the transport's write: how well batching works is bytes or tags per write. */
+  writes = 0;
   framesDropped = 0;
 
   readonly #clock: Clock;
   readonly #scheduler: FlushScheduler | undefined;
   readonly #hooks: PlayerHooks;
+  /** Batches may reach the transport joined into one Buffer (its bytes are one stream). */
+  readonly #joins: boolean;
 
   /**
    * The batch being gathered: `#pending[0..#pendingCount)`. One array per player, made at its first
@@ -124,6 +130,7 @@ export class LivePlayer {
     this.#clock = deps.clock;
     this.#scheduler = limits.coalesceMs > 0 ? deps.scheduler : undefined;
     this.#hooks = deps.hooks;
+    this.#joins = transport.byteStream === true && this.#scheduler !== undefined;
     transport.onClose(() => this.#gone(undefined, 'connection closed by peer'));
   }
 
@@ -222,7 +229,15 @@ export class LivePlayer {
     this.tagsSent += count;
     this.#pendingCount = 0;
     this.#pendingBytes = 0;
-    this.#write(frames, count, bytes, this.#pendingDts);
+    if (count > 1 && this.#joins) {
+      // Several frames as one buffer shared with the round's other players: one plain write.
+      const single = ONE_FRAME;
+      single[0] = this.#scheduler!.join(frames, count, bytes);
+      this.#write(single, 1, bytes, this.#pendingDts);
+      single[0] = NO_FRAME;
+    } else {
+      this.#write(frames, count, bytes, this.#pendingDts);
+    }
     // The transport is done with the array: drop the references so old frames can be collected.
     frames.fill(NO_FRAME, 0, count);
     return bytes;
@@ -288,6 +303,7 @@ export class LivePlayer {
 
   #write(frames: readonly Buffer[], count: number, bytes: number, firstDts: number): void {
     this.transport.write(frames, count);
+    this.writes++;
     this.#written += bytes;
     this.bytesSent += bytes;
     if (this.transport.queuedBytes === 0) {

@@ -58,7 +58,7 @@ export class LiveRegistry implements Lifecycle {
   readonly #streamWatchers = new Set<(channel: LiveChannel) => void>();
   #remote: RemoteStreams | undefined;
   /** What each channel's byte and tag totals were when last added to the counters. */
-  readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number }>();
+  readonly #reported = new Map<LiveChannel, { bytesIn: number; tagsIn: number; bytesOut: number; tagsOut: number; writesOut: number }>();
   readonly #logger: Logger;
   readonly #clock: Clock;
   #sweep: NodeJS.Timeout | undefined;
@@ -71,6 +71,7 @@ export class LiveRegistry implements Lifecycle {
   readonly #bytesReceived;
   readonly #tagsReceived;
   readonly #tagsSent;
+  readonly #writes;
 
   constructor(@inject(LOGGER) logger: Logger, @inject(CLOCK) clock: Clock, @inject(METRICS) metrics: Metrics) {
     this.#logger = logger.child({ component: 'live' });
@@ -81,6 +82,7 @@ export class LiveRegistry implements Lifecycle {
     this.#dropped = metrics.counter('wsflv_live_frames_dropped_total', 'Frames not sent to players that were over their queue bound');
     this.#bytesSent = metrics.counter('wsflv_live_bytes_sent_total', 'Bytes written to live players');
     this.#tagsSent = metrics.counter('wsflv_live_tags_sent_total', 'FLV tags written to live players');
+    this.#writes = metrics.counter('wsflv_live_writes_total', 'Writes to live players\' connections (a batch of tags is one write)');
     this.#bytesReceived = metrics.counter('wsflv_live_bytes_received_total', 'FLV bytes taken from publishers into live channels');
     this.#tagsReceived = metrics.counter('wsflv_live_tags_received_total', 'FLV tags taken from publishers into live channels');
     const window = metrics.gauge('wsflv_live_write_window_ms', 'The write-gathering window in force, by mode and configured maximum', ['mode', 'max']);
@@ -291,13 +293,14 @@ export class LiveRegistry implements Lifecycle {
 
   /** Bytes and tags are summed from the channel (each second, and at every scrape) rather than counted on every write. */
   #reportBytes(channel: LiveChannel): void {
-    const { bytesIn, tagsIn, bytesOut, tagsOut } = channel.stats;
-    const last = this.#reported.get(channel) ?? { bytesIn: 0, tagsIn: 0, bytesOut: 0, tagsOut: 0 };
+    const { bytesIn, tagsIn, bytesOut, tagsOut, writesOut } = channel.stats;
+    const last = this.#reported.get(channel) ?? { bytesIn: 0, tagsIn: 0, bytesOut: 0, tagsOut: 0, writesOut: 0 };
     if (bytesIn > last.bytesIn) this.#bytesReceived.inc(bytesIn - last.bytesIn);
     if (tagsIn > last.tagsIn) this.#tagsReceived.inc(tagsIn - last.tagsIn);
     if (bytesOut > last.bytesOut) this.#bytesSent.inc(bytesOut - last.bytesOut);
     if (tagsOut > last.tagsOut) this.#tagsSent.inc(tagsOut - last.tagsOut);
-    this.#reported.set(channel, { bytesIn, tagsIn, bytesOut, tagsOut });
+    if (writesOut > last.writesOut) this.#writes.inc(writesOut - last.writesOut);
+    this.#reported.set(channel, { bytesIn, tagsIn, bytesOut, tagsOut, writesOut });
   }
 
   #updateStreams(): void {

@@ -46,6 +46,11 @@ export interface PlayerTransport extends ConnectionInfo {
    * once per tag per transport kind and caches the result, so framing is not per player.
    */
   readonly framing: 'ws' | 'http' | (string & {});
+  /**
+   * The frames written become one byte stream (a socket), so a batch may arrive joined into a single
+   * Buffer instead of one per frame. Transports that keep frames apart (a message per frame) leave it unset.
+   */
+  readonly byteStream?: boolean;
   /** Bytes accepted but not yet handed to the kernel (ws bufferedAmount / socket.writableLength). */
   readonly queuedBytes: number;
   /**

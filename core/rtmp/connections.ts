@@ -91,6 +91,7 @@ export class RtmpPublisher extends LiveConnection implements PublishConnection {
 export class RtmpPlayer extends LiveConnection implements PlayerTransport {
   readonly role = 'player' as const;
   readonly framing: string;
+  readonly byteStream = true;
   bytesSent = 0;
   readonly #session: RtmpSession;
 

@@ -26,6 +26,8 @@ const CHUNKED_END = Buffer.from('0\r\n\r\n');
 export class HttpPlayer extends LiveConnection implements PlayerTransport {
   readonly role = 'player' as const;
   readonly framing = 'http' as const;
+  /** HTTP/1.0 bodies are unframed chunk by chunk, so their batches stay apart. */
+  readonly byteStream: boolean;
   bytesSent = 0;
 
   readonly #res: ServerResponse;
@@ -38,6 +40,7 @@ export class HttpPlayer extends LiveConnection implements PlayerTransport {
     this.#res = res;
     this.#socket = req.socket;
     this.#chunked = req.httpVersion !== '1.0';
+    this.byteStream = this.#chunked;
     this.#socket.once('close', () => {
       this.closed.closing ??= { code: CLOSE.goingAway, reason: 'connection lost', by: 'peer' };
       this.closed.fire();

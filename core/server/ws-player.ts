@@ -13,6 +13,7 @@ import { sendableCloseCode, truncateReason } from './close.js';
 export class WsPlayer extends LiveConnection implements PlayerTransport {
   readonly role = 'player' as const;
   readonly framing = 'ws' as const;
+  readonly byteStream = true;
   bytesSent = 0;
 
   readonly #ws: WebSocket;

@@ -54,6 +54,8 @@ export class MemoryTransport implements PlayerTransport {
   queued = 0;
   /** Add every write to `queued`, as a peer that never reads would. */
   accumulate = false;
+  /** Say the bytes are one stream, so batches may come joined into one Buffer (as sockets do). */
+  byteStream = false;
   closedWith: { code: number; reason: string } | undefined;
   #listeners: (() => void)[] = [];
 
