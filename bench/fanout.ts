@@ -19,6 +19,8 @@
  *        --profile: also take a CPU profile of each server over its window (through --inspect on
  *          127.0.0.1) into bench/.cache/prof and print where the time went; profiling inflates CPU,
  *          so figures from such a run are not comparable
+ *        --alloc: sample the server's JS heap allocations over the window (collected objects
+ *          included) and print them per player-second, per tag sent and, for ours, per write
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,7 +35,7 @@ import { freePort } from './lib/children.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { ensureNms, NMS_DIR } from './lib/nms.js';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
-import { startProfiler, summarizeProfile } from './lib/profile.js';
+import { startAllocationSampler, startProfiler, summarizeProfile } from './lib/profile.js';
 import { slope } from './lib/stats.js';
 import { scaleCurveSvg, type ScalePoint } from './lib/scale-plot.js';
 import { DEFAULT_PLAYER_LIMITS } from '../core/live/player.js';
@@ -57,6 +59,7 @@ const { values: flags } = parseArgs({
     'sample-every': { type: 'string', default: '10' },
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     plot: { type: 'string' },
   },
@@ -112,6 +115,8 @@ function oursSpec(name: string, description: string, sinkOptions: Record<string,
         `  port: ${port}`,
         // The default connection limit (1000) would refuse the 1001st connection: players + publisher.
         `  limits: { connections: ${players + 100} }`,
+        // Read by the bench at the window's edges (writes, the window in force); costs nothing between scrapes.
+        '  metrics: true',
         'pipelines:',
         '  live:',
         '    source: ws-publish',
@@ -224,6 +229,10 @@ export interface RunResult {
   load: LoadResult;
   /** With --profile: where the server's main thread spent the window. */
   profile?: string;
+  /** Ours only, from /metrics over the window: how the sends were batched. */
+  writes?: { perPlayerSecond: number; tagsPerWrite: number; windowMs: number };
+  /** With --alloc: JS heap allocated over the window (collected objects included). */
+  alloc?: { bytesPerPlayerSecond: number; bytesPerTagPlayer: number; bytesPerWrite?: number; top: { at: string; bytes: number }[] };
 }
 
 type Scenario = 'fanout' | 'stalled' | 'stalled-control';
@@ -233,8 +242,10 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
   mkdirSync(join(CACHE, 'logs'), { recursive: true });
   const log = openSync(join(CACHE, 'logs', `${spec.name}-${scenario}-${players}.log`), 'w');
   const loadStart = load1();
-  const inspectPort = flags.profile ? await freePort() : 0;
-  const server = spec.start(port, players + stalled, log, flags.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : []);
+  const inspect = flags.profile || flags.alloc;
+  const inspectPort = inspect ? await freePort() : 0;
+  const server = spec.start(port, players + stalled, log, inspect ? [`--inspect=127.0.0.1:${inspectPort}`] : []);
+  const ours = spec.name.startsWith('ours');
   let loadProc: ChildProcess | undefined;
   try {
     await waitListening(port, server, 30_000);
@@ -276,6 +287,8 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     // The measured window.
     const send = (m: ParentMessage) => loadProc!.send(m);
     const profiler = flags.profile ? await startProfiler(inspectPort) : undefined;
+    const sampler = flags.alloc ? await startAllocationSampler(inspectPort, ROOT) : undefined;
+    const metrics0 = ours ? await scrapeMetrics(port) : undefined;
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     send({ type: 'window-start' });
@@ -289,6 +302,8 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     }
     const cpu1 = cpuSeconds(pid);
     const elapsed = (performance.now() - t0) / 1000;
+    const metrics1 = ours ? await scrapeMetrics(port) : undefined;
+    const allocation = sampler ? await sampler.stop() : undefined;
     const resultPromise = nextMessage(loadProc, 'result', 30_000);
     send({ type: 'window-end' });
     const { result } = await resultPromise;
@@ -304,6 +319,20 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     const medianRss = median(rss);
     const live = Math.max(1, result.started);
     const cpuCores = (cpu1 - cpu0) / elapsed;
+    const delta = (name: string) => (metrics1?.get(name) ?? NaN) - (metrics0?.get(name) ?? NaN);
+    const writes = metrics1 && {
+      perPlayerSecond: delta('wsflv_live_writes_total') / elapsed / live,
+      tagsPerWrite: delta('wsflv_live_tags_sent_total') / delta('wsflv_live_writes_total'),
+      windowMs: metrics1.get('wsflv_live_write_window_ms') ?? NaN,
+    };
+    // Tags each player was sent per second of the load generator's window, times the players.
+    const tagPlayersPerSecond = ((result.sentTags * 1000) / result.windowMs) * live;
+    const alloc = allocation && {
+      bytesPerPlayerSecond: allocation.bytes / allocation.seconds / live,
+      bytesPerTagPlayer: allocation.bytes / allocation.seconds / tagPlayersPerSecond,
+      bytesPerWrite: writes ? allocation.bytes / (writes.perPlayerSecond * live * allocation.seconds) : undefined,
+      top: allocation.top,
+    };
     return {
       server: spec.name,
       description: spec.description,
@@ -328,11 +357,26 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
       expectedMbps: ((result.sentBytes * 8) / (result.windowMs / 1000) / 1e6) * players,
       load: result,
       profile,
+      writes,
+      alloc,
     };
   } finally {
     if (loadProc) await stopChild(loadProc, 2000);
     await stopChild(server);
   }
+}
+
+/** Our /metrics as name → value, the series of a name summed over their labels. */
+async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:][a-z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/i.exec(line);
+    if (!m) continue;
+    const value = Number(m[2]);
+    if (Number.isFinite(value)) values.set(m[1]!, (values.get(m[1]!) ?? 0) + value);
+  }
+  return values;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -342,7 +386,7 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 function table(rows: RunResult[]): string {
-  const head = ['server', 'µs CPU/player·s', 'cores', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
+  const head = ['server', 'µs CPU/player·s', 'cores', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'tags/write', 'window ms', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
   const lines = rows.map((r) => [
     r.server,
     f(r.cpuUsPerPlayerSecond),
@@ -353,6 +397,8 @@ function table(rows: RunResult[]): string {
     `${f(r.deliveredMbps, 0)} / ${f(r.expectedMbps, 0)}`,
     `${f(r.load.latencyMs.p50, 1)} / ${f(r.load.latencyMs.p99, 1)}`,
     `${f(r.load.ttfkMs.p50, 0)} / ${f(r.load.ttfkMs.p99, 0)}`,
+    r.writes ? f(r.writes.tagsPerWrite, 2) : '-',
+    r.writes ? f(r.writes.windowMs, 0) : '-',
     `${r.load.playersWithMissing} (${r.load.missingFrames} fr)`,
     `${r.load.keptUp}/${r.players}`,
     `${f(r.load.generatorCpu * 100, 0)} %`,
@@ -362,6 +408,17 @@ function table(rows: RunResult[]): string {
   const widths = head.map((_, i) => Math.max(...all.map((l) => l[i]!.length)));
   const fmt = (l: string[]) => '| ' + l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
   return [fmt(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|', ...lines.map(fmt)].join('\n');
+}
+
+function allocationReport(r: RunResult): string {
+  const a = r.alloc!;
+  const kb = (b: number) => f(b / 1024, 1);
+  return [
+    `  ${r.server}, N=${r.players}: JS heap allocated ${kb(a.bytesPerPlayerSecond)} KB per player-second, ${f(a.bytesPerTagPlayer)} B per tag sent to a player` +
+      (a.bytesPerWrite !== undefined ? `, ${f(a.bytesPerWrite)} B per write` : ''),
+    ...a.top.slice(0, 8).map((t) => `    ${kb(t.bytes / r.seconds).padStart(8)} KB/s  ${t.at}`),
+    '',
+  ].join('\n');
 }
 
 function ratios(rows: RunResult[]): string[] {
@@ -446,6 +503,7 @@ async function main(): Promise<void> {
       for (const line of ratios(rows)) console.log(`  ${line}`);
       for (const line of targets(rows)) console.log(`  ${line}`);
       console.log('');
+      for (const r of rows) if (r.alloc) console.log(allocationReport(r));
       for (const r of rows) if (r.profile) console.log(`${r.profile}\n`);
     }
   }

@@ -30,12 +30,17 @@ export interface Profiler {
   stop(file: string): Promise<CpuProfile>;
 }
 
-/** Connect to the inspector on `port` (127.0.0.1) and start sampling every `intervalUs`. */
-export async function startProfiler(port: number, intervalUs = 200): Promise<Profiler> {
+/** A session with the V8 inspector of a server under test (`--inspect=127.0.0.1:PORT`). */
+interface Inspector {
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  close(): void;
+}
+
+async function connectInspector(port: number): Promise<Inspector> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (!url) throw new Error(`no inspector target on 127.0.0.1:${port}`);
-  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -50,26 +55,96 @@ export async function startProfiler(port: number, intervalUs = 200): Promise<Pro
     if (message.error) waiter?.reject(new Error(message.error.message));
     else waiter?.resolve(message.result);
   });
-  const call = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params }));
-      setTimeout(() => {
-        if (pending.delete(id)) reject(new Error(`inspector: ${method} timed out`));
-      }, 30_000).unref();
-    });
-  await call('Profiler.enable');
-  await call('Profiler.setSamplingInterval', { interval: intervalUs });
-  await call('Profiler.start');
+  return {
+    call: (method, params = {}) =>
+      new Promise<unknown>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+        setTimeout(() => {
+          if (pending.delete(id)) reject(new Error(`inspector: ${method} timed out`));
+        }, 30_000).unref();
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Connect to the inspector on `port` (127.0.0.1) and start sampling every `intervalUs`. */
+export async function startProfiler(port: number, intervalUs = 200): Promise<Profiler> {
+  const inspector = await connectInspector(port);
+  await inspector.call('Profiler.enable');
+  await inspector.call('Profiler.setSamplingInterval', { interval: intervalUs });
+  await inspector.call('Profiler.start');
   return {
     async stop(file) {
-      const { profile } = (await call('Profiler.stop')) as { profile: CpuProfile };
-      ws.close();
+      const { profile } = (await inspector.call('Profiler.stop')) as { profile: CpuProfile };
+      inspector.close();
       writeFileSync(file, JSON.stringify(profile));
       return profile;
     },
   };
+}
+
+interface HeapNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
+}
+
+export interface AllocationSummary {
+  /** Bytes allocated on the JS heap over the window (the sampler's estimate, collected objects included). */
+  bytes: number;
+  seconds: number;
+  /** Where they were allocated: function and file, bytes, heaviest first. */
+  top: { at: string; bytes: number }[];
+}
+
+export interface AllocationSampler {
+  stop(): Promise<AllocationSummary>;
+}
+
+/**
+ * Sample every allocation on the server's JS heap, including objects already collected (young and
+ * old), so the total is what the server allocated over the window rather than what is still alive:
+ * the garbage a send path makes. One sample per `intervalBytes` allocated on average; V8 scales each
+ * sample to the bytes it stands for.
+ */
+export async function startAllocationSampler(port: number, root: string, intervalBytes = 16 * 1024): Promise<AllocationSampler> {
+  const inspector = await connectInspector(port);
+  await inspector.call('HeapProfiler.enable');
+  await inspector.call('HeapProfiler.startSampling', {
+    samplingInterval: intervalBytes,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const started = performance.now();
+  return {
+    async stop() {
+      const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+      const seconds = (performance.now() - started) / 1000;
+      inspector.close();
+      const by = new Map<string, number>();
+      let bytes = 0;
+      const walk = (node: HeapNode) => {
+        if (node.selfSize > 0) {
+          bytes += node.selfSize;
+          const key = frameLabel(node.callFrame, root);
+          by.set(key, (by.get(key) ?? 0) + node.selfSize);
+        }
+        for (const child of node.children) walk(child);
+      };
+      walk(profile.head);
+      const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([at, n]) => ({ at, bytes: n }));
+      return { bytes, seconds, top };
+    },
+  };
+}
+
+function frameLabel(f: CallFrame, root: string): string {
+  const where = f.url.startsWith('file://') ? f.url.slice(7) : f.url;
+  const short = where.startsWith(root) ? where.slice(root.length + 1) : where.replace(/^.*node_modules\//, '');
+  // Code compiled on load (tsx) reports line 0: the file and function name are what is left.
+  return `${f.functionName || '(anonymous)'} ${short}${short && f.lineNumber > 0 ? `:${f.lineNumber + 1}` : ''}`.trim();
 }
 
 /** Where a profile's time went: self time by function, inclusive time by function, time by source. */
@@ -83,12 +158,7 @@ export function summarizeProfile(profile: CpuProfile, root: string, top = 20): s
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-  const label = (f: CallFrame) => {
-    const where = f.url.startsWith('file://') ? f.url.slice(7) : f.url;
-    const short = where.startsWith(root) ? where.slice(root.length + 1) : where.replace(/^.*node_modules\//, '');
-    // Code compiled on load (tsx) reports line 0: the file and function name are what is left.
-    return `${f.functionName || '(anonymous)'} ${short}${short && f.lineNumber > 0 ? `:${f.lineNumber + 1}` : ''}`.trim();
-  };
+  const label = (f: CallFrame) => frameLabel(f, root);
   const source = (f: CallFrame) => {
     const u = f.url;
     if (!u) return f.functionName.startsWith('(') ? f.functionName : '(native)';
