@@ -230,7 +230,7 @@ export interface RunResult {
   /** With --profile: where the server's main thread spent the window. */
   profile?: string;
   /** Ours only, from /metrics over the window: how the sends were batched. */
-  writes?: { perPlayerSecond: number; tagsPerWrite: number; windowMs: number };
+  writes?: { perPlayerSecond: number; tagsPerWrite: number; windowMs: number; load: number };
   /** With --alloc: JS heap allocated over the window (collected objects included). */
   alloc?: { bytesPerPlayerSecond: number; bytesPerTagPlayer: number; bytesPerWrite?: number; top: { at: string; bytes: number }[] };
 }
@@ -324,6 +324,7 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
       perPlayerSecond: delta('wsflv_live_writes_total') / elapsed / live,
       tagsPerWrite: delta('wsflv_live_tags_sent_total') / delta('wsflv_live_writes_total'),
       windowMs: metrics1.get('wsflv_live_write_window_ms') ?? NaN,
+      load: metrics1.get('wsflv_live_write_load') ?? NaN,
     };
     // Tags each player was sent per second of the load generator's window, times the players.
     const tagPlayersPerSecond = ((result.sentTags * 1000) / result.windowMs) * live;
@@ -386,7 +387,7 @@ async function scrapeMetrics(port: number): Promise<Map<string, number>> {
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 function table(rows: RunResult[]): string {
-  const head = ['server', 'µs CPU/player·s', 'cores', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'tags/write', 'window ms', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
+  const head = ['server', 'µs CPU/player·s', 'cores', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'tags/write', 'window ms (load)', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
   const lines = rows.map((r) => [
     r.server,
     f(r.cpuUsPerPlayerSecond),
@@ -398,7 +399,7 @@ function table(rows: RunResult[]): string {
     `${f(r.load.latencyMs.p50, 1)} / ${f(r.load.latencyMs.p99, 1)}`,
     `${f(r.load.ttfkMs.p50, 0)} / ${f(r.load.ttfkMs.p99, 0)}`,
     r.writes ? f(r.writes.tagsPerWrite, 2) : '-',
-    r.writes ? f(r.writes.windowMs, 0) : '-',
+    r.writes ? `${f(r.writes.windowMs, 0)} (${f(r.writes.load, 2)})` : '-',
     `${r.load.playersWithMissing} (${r.load.missingFrames} fr)`,
     `${r.load.keptUp}/${r.players}`,
     `${f(r.load.generatorCpu * 100, 0)} %`,

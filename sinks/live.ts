@@ -49,7 +49,7 @@ export const liveSinkOptions = z
     coalesce: z
       .enum(['adaptive', 'fixed'])
       .default(DEFAULT_PLAYER_LIMITS.coalesce)
-      .describe('adaptive: no window while the event loop is idle, growing to coalesceMs as it gets busy; fixed: always coalesceMs'),
+      .describe('adaptive: no window while writes are a small share of the time, growing to coalesceMs as the write load grows; fixed: always coalesceMs'),
     waitForPublisherMs: z
       .number().int().min(0).max(3_600_000)
       .default(0)

@@ -4,6 +4,7 @@ import { inject, injectable, optional } from 'inversify';
 import { CLOCK, type Clock } from '../clock.js';
 import { LIVE_REGISTRY, type LiveRegistry } from '../live/registry.js';
 import { CLOSE } from '../live/close.js';
+import { unbatchedLoad } from '../live/write-load.js';
 import { LOGGER, type Logger } from '../logger.js';
 import type { Lifecycle } from '../pipeline/app.js';
 import { PIPELINES, type PipelineOverview } from '../pipeline/tokens.js';
@@ -189,6 +190,7 @@ export class HttpApi implements Lifecycle {
       players: streams.reduce((n, s) => n + s.players + s.waiting, 0),
       // The write-gathering windows in force (ms): what an adaptive window chose under the current load.
       writeWindows: this.#registry!.writeWindows(),
+      writeLoad: Math.round(unbatchedLoad() * 1000) / 1000,
       // What the web page's Publish panel needs to show RTMP and OBS settings; no secret in it.
       rtmp: this.#rtmpPort(),
       signedPublish: { apps: Object.entries(auth.apps).filter(([, e]) => e.publishSecret).map(([app]) => app), default: auth.default.publishSecret !== undefined },

@@ -1,24 +1,24 @@
 import type { LivePlayer } from './player.js';
+import { performance } from 'node:perf_hooks';
 import { BatchJoiner } from './batch-joiner.js';
-import { eventLoopBusy } from './write-load.js';
+import { countRound, unbatchedLoad } from './write-load.js';
 
-/** Below this event-loop busy share writes are cheap: no window, a tick's tags still go out together. */
-export const ADAPTIVE_IDLE = 0.3;
-/** From this busy share on the window is the configured maximum. */
-export const ADAPTIVE_BUSY = 0.7;
+/** Below this unbatched write load (core/live/write-load.ts) writes are cheap: no window, a tick's tags still go out together. */
+export const ADAPTIVE_IDLE = 0.5;
+/** From this load on the window is the configured maximum. */
+export const ADAPTIVE_BUSY = 1;
 
 /**
  * Write batching for every player sharing one window length: one timer for all of them rather than
  * one per player. The timer is armed by the first tag after a flush and writes each player's batch
  * when it fires, so a tag waits at most the window and a player gets at most one write per window.
  *
- * Fan-out CPU is per write, not per byte: with 1000 WebSocket players of a 0.9 Mb/s stream on
- * loopback (2 cores, the load generator sharing them), the README's bench:fanout run measured about
- * 430-450 µs of server CPU per player-second with a shared 20 ms window, against about 950 for a
- * plain `ws` broadcast that writes each message at once. The window costs latency, though, and
- * where writes are cheap there is nothing to save: `adaptive` windows follow the event loop's busy
- * share, none (the tags of one tick written together) below ADAPTIVE_IDLE, growing linearly to
- * `maxWindowMs` at ADAPTIVE_BUSY.
+ * Fan-out CPU is per write, not per byte: with 1000 WebSocket players on loopback, a CPU profile puts
+ * about 85% of the server's main thread in the write system call itself, so the only way to spend
+ * less is fewer writes, each carrying more tags. The window costs latency, though, and where writes
+ * are cheap there is nothing to save: `adaptive` windows follow the unbatched write load
+ * (core/live/write-load.ts), none (the tags of one tick written together) below ADAPTIVE_IDLE,
+ * growing linearly to `maxWindowMs` at ADAPTIVE_BUSY.
  */
 export class FlushScheduler {
   readonly maxWindowMs: number;
@@ -54,7 +54,7 @@ export class FlushScheduler {
     else this.#queue.push(player);
     this.#queued++;
     if (this.#timer !== undefined || this.#immediate !== undefined) return;
-    if (this.adaptive) this.#windowMs = windowFor(eventLoopBusy(), this.maxWindowMs);
+    if (this.adaptive) this.#windowMs = windowFor(unbatchedLoad(), this.maxWindowMs);
     if (this.#windowMs < 1) {
       this.#immediate = setImmediate(this.#run);
       this.#immediate.unref();
@@ -88,6 +88,7 @@ export class FlushScheduler {
   }
 
   readonly #run = (): void => {
+    const started = performance.now();
     this.#timer = this.#immediate = undefined;
     const queue = this.#queue;
     const players = this.#queued;
@@ -99,6 +100,7 @@ export class FlushScheduler {
     queue.fill(undefined, 0, players);
     this.#spare = queue;
     this.#joiner.reset();
+    countRound(performance.now() - started);
     this.#onFlush?.(bytes, players);
   };
 }

@@ -2,6 +2,7 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import type { Clock } from '../clock.js';
 import type { LiveTag, PlayerTransport } from './types.js';
 import { CLOSE } from './close.js';
+import { countWrite } from './write-load.js';
 
 export type Framing = PlayerTransport['framing'];
 
@@ -34,7 +35,7 @@ export const DEFAULT_PLAYER_LIMITS: Readonly<PlayerLimits> = {
   maxQueueBytes: 4 * 1024 * 1024,
   maxQueueMs: 8000,
   stallTimeoutMs: 10_000,
-  coalesceMs: 20,
+  coalesceMs: 40,
   coalesce: 'adaptive',
 };
 
@@ -229,6 +230,7 @@ export class LivePlayer {
     this.tagsSent += count;
     this.#pendingCount = 0;
     this.#pendingBytes = 0;
+    countWrite(count);
     if (count > 1 && this.#joins) {
       // Several frames as one buffer shared with the round's other players: one plain write.
       const single = ONE_FRAME;
@@ -286,6 +288,7 @@ export class LivePlayer {
     const frame = tag.framed(this.framing);
     if (this.#scheduler === undefined) {
       this.tagsSent++;
+      countWrite(1);
       this.#write([frame], 1, frame.length, tag.dts);
       return;
     }

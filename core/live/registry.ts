@@ -9,6 +9,7 @@ import type { Publication, PublisherInfo } from './publication.js';
 import type { GopCache } from './gop-cache.js';
 import { LiveStreamTaps } from './stream-taps.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { unbatchedLoad } from './write-load.js';
 import { DEFAULT_PLAYER_LIMITS, type LivePlayer, type PlayerLimits, type PlayerStats } from './player.js';
 import type { PlayerTransport } from './types.js';
 import { CLOSE, StreamBusyError } from './close.js';
@@ -86,7 +87,9 @@ export class LiveRegistry implements Lifecycle {
     this.#bytesReceived = metrics.counter('wsflv_live_bytes_received_total', 'FLV bytes taken from publishers into live channels');
     this.#tagsReceived = metrics.counter('wsflv_live_tags_received_total', 'FLV tags taken from publishers into live channels');
     const window = metrics.gauge('wsflv_live_write_window_ms', 'The write-gathering window in force, by mode and configured maximum', ['mode', 'max']);
+    const load = metrics.gauge('wsflv_live_write_load', 'Projected share of time one write per tag would take: what adaptive windows follow');
     metrics.beforeScrape(() => {
+      load.set(unbatchedLoad());
       for (const channel of this.#channels.values()) this.#reportBytes(channel);
       for (const w of this.writeWindows()) window.set({ mode: w.mode, max: String(w.maxMs) }, w.windowMs);
     });
