@@ -115,7 +115,7 @@ test.serial('per-component item counters are exported as metrics', async (t) => 
   await app.start();
   await app.runtime.done;
   const { METRICS } = await import('../core/metrics.js');
-  const text = await app.container.get(METRICS).registry.metrics();
+  const text = await app.container.get(METRICS).scrape();
   t.regex(text, /wsflv_pipeline_items_total\{pipeline="numbers",component="record-numbers",id="numbers\.sinks\[0\]"\} 40/);
   await app.stop();
 });

@@ -44,6 +44,8 @@ export class PipelineRuntime {
   readonly #pipelines: BuiltPipeline[];
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  /** Items passed on per pipeline component, not yet added to wsflv_pipeline_items_total. */
+  readonly #tallies = new Map<string, { items: number; child: { inc(value: number): void } }>();
   readonly #subscription = new Subscription();
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -201,8 +203,23 @@ export class PipelineRuntime {
   #itemCounter(pipeline: string) {
     const counter = this.#metrics.counter('wsflv_pipeline_items_total', 'Items passed on by each pipeline component', ['pipeline', 'component', 'id']);
     return (component: { type: string; id: string }): OperatorFunction<unknown, unknown> => {
-      const child = counter.labels(pipeline, component.type, component.id);
-      return tap(() => child.inc());
+      // Counted in a plain number and handed to the counter when scraped: a labelled increment
+      // hashes its labels, and this runs for every item of every stream.
+      const key = `${pipeline}\u0000${component.type}\u0000${component.id}`;
+      let tally = this.#tallies.get(key);
+      if (!tally) {
+        const t = { items: 0, child: counter.labels(pipeline, component.type, component.id) };
+        this.#tallies.set(key, t);
+        this.#metrics.beforeScrape(() => {
+          if (t.items > 0) t.child.inc(t.items);
+          t.items = 0;
+        });
+        tally = t;
+      }
+      const t = tally;
+      return tap(() => {
+        t.items++;
+      });
     };
   }
 }

@@ -1,10 +1,11 @@
-import { EMPTY, Observable, type Subscriber } from 'rxjs';
-import { finalize, timeout } from 'rxjs/operators';
+import { Observable, type Subscriber } from 'rxjs';
+import { finalize } from 'rxjs/operators';
 import { z } from 'zod';
 import type { PublishConnection } from '../live/types.js';
 import { CLOSE } from '../live/close.js';
 import type { SourceInstance, StreamSession } from '../pipeline/component.js';
 import { closeReasonFor } from './close.js';
+import { idleTimeout } from './idle-timeout.js';
 import type { AcceptOptions, Unregister } from './registrations.js';
 import { appsOption } from './routes.js';
 
@@ -76,15 +77,7 @@ function toSession(connection: PublishConnection, options: PublishSourceOptions,
   let data$ = connection.data$;
   const idle = options.idleTimeoutMs;
   if (idle > 0) {
-    data$ = data$.pipe(
-      timeout({
-        each: idle,
-        with: () => {
-          connection.close(CLOSE.publisherIdle, `no data for ${idle / 1000} s`);
-          return EMPTY;
-        },
-      }),
-    );
+    data$ = data$.pipe(idleTimeout(idle, () => connection.close(CLOSE.publisherIdle, `no data for ${idle / 1000} s`)));
   }
   return {
     key: connection.key,
