@@ -12,9 +12,11 @@ export interface MediaSpec {
   audioKbps: number;
 }
 
-export const MEDIA: Record<'800k' | '6m', MediaSpec> = {
+export const MEDIA: Record<'800k' | '2500k' | '6m', MediaSpec> = {
   // ~800 kb/s in all: 700k video + 96k audio, a keyframe every 2 s.
   '800k': { name: 'h264-aac-800k-90s.flv', seconds: 90, size: '640x360', videoKbps: 700, audioKbps: 96 },
+  // ~2.5 Mb/s, a typical 720p publisher: the ingest bench.
+  '2500k': { name: 'h264-aac-2500k-30s.flv', seconds: 30, size: '1280x720', videoKbps: 2370, audioKbps: 128 },
   // ~6 Mb/s for the stalled-player scenario.
   '6m': { name: 'h264-aac-6m-40s.flv', seconds: 40, size: '1280x720', videoKbps: 5800, audioKbps: 192 },
 };

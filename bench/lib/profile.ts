@@ -125,15 +125,17 @@ export async function startAllocationSampler(port: number, root: string, interva
       inspector.close();
       const by = new Map<string, number>();
       let bytes = 0;
-      const walk = (node: HeapNode) => {
+      // Built-ins (Map, an iterator's next) are named with their caller: the allocation is the caller's doing.
+      const walk = (node: HeapNode, caller: string) => {
+        const label = frameLabel(node.callFrame, root);
+        const key = node.callFrame.url === '' && caller ? `${label} ← ${caller}` : label;
         if (node.selfSize > 0) {
           bytes += node.selfSize;
-          const key = frameLabel(node.callFrame, root);
           by.set(key, (by.get(key) ?? 0) + node.selfSize);
         }
-        for (const child of node.children) walk(child);
+        for (const child of node.children) walk(child, node.callFrame.url === '' ? caller : label);
       };
-      walk(profile.head);
+      walk(profile.head, '');
       const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([at, n]) => ({ at, bytes: n }));
       return { bytes, seconds, top };
     },
