@@ -23,7 +23,7 @@
  *          included) and print them per player-second, per tag sent and, for ours, per write
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LoadConfig, LoadResult, ParentMessage } from './lib/load.js';
 import { nextMessage } from './lib/load-control.js';
+import { OURS_NODE_FLAGS } from './lib/ours.js';
 import { freePort } from './lib/children.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { ensureNms, NMS_DIR } from './lib/nms.js';
@@ -92,17 +93,8 @@ interface ServerSpec {
   start(port: number, players: number, log: number, nodeArgs: string[]): ChildProcess;
 }
 
-/**
- * The node flags `npm start` runs the server with (package.json, scripts.start): ours is measured as
- * it is shipped. The baselines run with node's defaults.
- */
-const OURS_NODE_FLAGS: string[] = (() => {
-  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
-  return start.slice(1, start.indexOf('bin/wsflv.js')).filter((arg) => arg.startsWith('--'));
-})();
-
 /** Our ws-play options: the sink's defaults, or with these overrides. */
-function oursSpec(name: string, description: string, sinkOptions: Record<string, unknown>, nodeFlags = OURS_NODE_FLAGS): ServerSpec {
+function oursSpec(name: string, description: string, sinkOptions: Record<string, unknown>, nodeFlags: readonly string[] = OURS_NODE_FLAGS): ServerSpec {
   return {
     name,
     description,
