@@ -79,6 +79,7 @@ export class FlushScheduler {
     this.#cancel();
     this.#queue.fill(undefined, 0, this.#queued);
     this.#queued = 0;
+    this.#joiner.reset();
   }
 
   #cancel(): void {
