@@ -180,12 +180,14 @@ test('GET /api/health answers with counts', async (t) => {
   t.like(json, { status: 'ok', streams: 1, publishers: 1, players: 1 });
   t.is(typeof json.version, 'string');
   t.true(json.uptimeMs >= 0);
-  // The player's adaptive window (default maximum 20 ms) and what it chose under this load.
+  // The player's adaptive window (default maximum 40 ms), what it chose under this load, and the load it followed.
   const [window] = json.writeWindows;
-  t.like(window, { mode: 'adaptive', maxMs: 20 });
-  t.true(window.windowMs >= 0 && window.windowMs <= 20);
+  t.like(window, { mode: 'adaptive', maxMs: 40 });
+  t.true(window.windowMs >= 0 && window.windowMs <= 40);
+  t.true(typeof json.writeLoad === 'number' && json.writeLoad >= 0);
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  t.regex(metrics, /^wsflv_live_write_window_ms\{mode="adaptive",max="20"\} \d+$/m);
+  t.regex(metrics, /^wsflv_live_write_window_ms\{mode="adaptive",max="40"\} \d+$/m);
+  t.regex(metrics, /^wsflv_live_write_load \d+(\.\d+)?(e-\d+)?$/m);
 });
 
 test('bearer token: 401 with WWW-Authenticate when missing or wrong, 200 with it; health stays open', async (t) => {

@@ -305,7 +305,7 @@ test('liveSinkOptions: defaults, strictness, extension, player options', (t) => 
     maxQueueBytes: 4 * 1024 * 1024,
     maxQueueMs: 8000,
     stallTimeoutMs: 10_000,
-    coalesceMs: 20,
+    coalesceMs: 40,
     coalesce: 'adaptive',
     waitForPublisherMs: 0,
     graceMs: 5000,
@@ -317,7 +317,7 @@ test('liveSinkOptions: defaults, strictness, extension, player options', (t) => 
   t.false(liveSinkOptions.safeParse({ publisherPolicy: 'steal' }).success);
   const extended = liveSinkOptions.extend({ path: (liveSinkOptions.shape.publisherPolicy as never) });
   t.false(extended.safeParse({ nope: 1 }).success, 'extensions stay strict');
-  t.deepEqual(playOptions(defaults), { maxQueueBytes: 4 * 1024 * 1024, maxQueueMs: 8000, stallTimeoutMs: 10_000, coalesceMs: 20, coalesce: 'adaptive', waitForPublisherMs: 0 });
+  t.deepEqual(playOptions(defaults), { maxQueueBytes: 4 * 1024 * 1024, maxQueueMs: 8000, stallTimeoutMs: 10_000, coalesceMs: 40, coalesce: 'adaptive', waitForPublisherMs: 0 });
 });
 
 test('feedChannel: the gop option sizes the late joiner\'s cache; gop: false keeps none', async (t) => {
