@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { freePort, waitForPort } from '../../core/process/ports.js';
 
 /**
  * The processes a bench starts: each spawned child is tracked and killed if the bench exits early,
@@ -34,27 +34,9 @@ export function stopAll(list: Iterable<ChildProcess> = children): Promise<void> 
   }))).then(() => undefined);
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Resolves once something accepts on 127.0.0.1:port (15 s at most). */
 export async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+  if (!(await waitForPort(port, 15_000))) throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }

@@ -1,4 +1,4 @@
-import { createServer, connect as tcpConnect } from 'node:net';
+import { freePort, waitForPort } from '../process/ports.js';
 import { WsflvError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { startChild, type ManagedChild } from '../process/child.js';
@@ -58,31 +58,3 @@ export async function startLocalNats(logger: Logger): Promise<LocalNats> {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something accepts on 127.0.0.1:`port` within `withinMs`. */
-export async function waitForPort(port: number, withinMs: number): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = tcpConnect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
 import { FlvDemuxer } from '../../core/flv/demuxer.js';
 import type { MediaPacket } from '../../core/media/packet.js';
@@ -123,13 +123,4 @@ export function statusOf(answer: string): number {
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A loopback port free right now (for a peer that must be told its port before it starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+export { freePort } from '../../core/process/ports.js';

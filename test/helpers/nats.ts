@@ -1,5 +1,6 @@
 import { startChild, type ManagedChild } from '../../core/process/child.js';
-import { findNatsServer, waitForPort } from '../../core/cluster/local-nats.js';
+import { findNatsServer } from '../../core/cluster/local-nats.js';
+import { waitForPort } from '../../core/process/ports.js';
 import { freePort } from './live-clients.js';
 
 /** A real nats-server on 127.0.0.1, which a test can stop and start again on the same port. */
