@@ -46,6 +46,25 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
   }
 }
 
+/** A nats-server for this test only. */
+async function natsFor(t: ExecutionContext): Promise<TestNats> {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  return nats;
+}
+
+/** Nodes of one cluster, started in order, once the last one hears of all of them. */
+async function cluster(t: ExecutionContext, nats: TestNats, names: string[]): Promise<LiveApp[]> {
+  const nodes: LiveApp[] = [];
+  for (const name of names) nodes.push(await node(t, nats, name));
+  const last = nodes.at(-1)!;
+  await eventually(async () => (await request(last.url(), '/api/cluster')).json.nodes.length === names.length, 10_000, `${names.length} nodes hearing each other`);
+  return nodes;
+}
+
+/** Until `member` (`name` in the failure) knows of stream `key`, its own or another node's. */
+const hearsOf = (member: LiveApp, key: string, name: string) => eventually(() => member.app.container.get(LIVE_REGISTRY).has(key), 10_000, `${name} to hear of ${key}`);
+
 const frames = (packets: MediaPacket[]) => packets.filter((p) => (p.kind === 'audio' || p.kind === 'video') && !p.config);
 const firstFrame = (data: Buffer) => frames(parseFlv(data).packets)[0];
 
@@ -56,14 +75,12 @@ function tagPrints(data: Buffer): string[] {
 }
 
 test('a stream published on node A plays on B over WebSocket and HTTP and on C, tag for tag as on A; a late joiner on B starts on a keyframe', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const [a, b, c] = [await node(t, nats, 'a'), await node(t, nats, 'b'), await node(t, nats, 'c')];
-  await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 3, 10_000, 'three nodes hearing each other');
+  const nats = await natsFor(t);
+  const [a, b, c] = await cluster(t, nats, ['a', 'b', 'c']);
 
   const publisher = await publishLoop(`${a.url('ws')}/live/x.flv`);
   t.teardown(() => publisher.stop());
-  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/x'), 10_000, 'B to hear of live/x');
+  await hearsOf(b, 'live/x', 'B');
 
   const local = new RecordingSocket(`${a.url('ws')}/live/x.flv`);
   const remoteWs = new RecordingSocket(`${b.url('ws')}/live/x.flv`);
@@ -117,8 +134,7 @@ test('a stream published on node A plays on B over WebSocket and HTTP and on C, 
 });
 
 test('a player on a node asks for a stream nobody publishes: refused with 4404 as on one node', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
+  const nats = await natsFor(t);
   const b = await node(t, nats, 'b1');
   const player = new RecordingSocket(`${b.url('ws')}/live/nothing.flv`);
   const closed = await Promise.race([player.closed, player.refusal.then((r) => ({ code: r.status, reason: r.body }))]);
@@ -129,13 +145,11 @@ test('a player on a node asks for a stream nobody publishes: refused with 4404 a
 const mediaDts = (data: Buffer) => frames(parseFlv(data).packets).map((p) => p.dts);
 
 test('the publisher moves from node A to node B: players on C go on, timestamps never going back', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const [a, b, c] = [await node(t, nats, 'ma'), await node(t, nats, 'mb'), await node(t, nats, 'mc')];
-  await eventually(async () => (await request(c.url(), '/api/cluster')).json.nodes.length === 3, 10_000, 'three nodes');
+  const nats = await natsFor(t);
+  const [a, b, c] = await cluster(t, nats, ['ma', 'mb', 'mc']);
   const first = await publishLoop(`${a.url('ws')}/live/m.flv`);
   t.teardown(() => first.stop());
-  await eventually(() => c.app.container.get(LIVE_REGISTRY).has('live/m'), 10_000, 'C to hear of live/m');
+  await hearsOf(c, 'live/m', 'C');
   const player = new RecordingSocket(`${c.url('ws')}/live/m.flv`);
   await player.received(200_000, 15_000);
 
@@ -155,13 +169,12 @@ test('the publisher moves from node A to node B: players on C go on, timestamps 
 });
 
 test('NATS goes away for a few seconds: local players never stop, remote ones resume when it is back', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
+  const nats = await natsFor(t);
   const [a, b] = [await node(t, nats, 'na'), await node(t, nats, 'nb')];
   await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
   const publisher = await publishLoop(`${a.url('ws')}/live/n.flv`);
   t.teardown(() => publisher.stop());
-  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/n'), 10_000, 'B to hear of live/n');
+  await hearsOf(b, 'live/n', 'B');
   const local = new RecordingSocket(`${a.url('ws')}/live/n.flv`);
   const remote = new RecordingSocket(`${b.url('ws')}/live/n.flv`);
   await Promise.all([local.received(100_000, 15_000), remote.received(100_000, 15_000)]);
@@ -184,14 +197,13 @@ test('NATS goes away for a few seconds: local players never stop, remote ones re
 });
 
 test('the duplicate-publisher policy holds across nodes: a second publisher on another node is refused with 4409, naming the node', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
+  const nats = await natsFor(t);
   const a = await node(t, nats, 'da');
   const b = await node(t, nats, 'db');
   await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
   const first = await publishLoop(`${a.url('ws')}/live/d.flv`);
   t.teardown(() => first.stop());
-  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/d'), 10_000, 'B to hear of live/d');
+  await hearsOf(b, 'live/d', 'B');
   const second = new RecordingSocket(`${b.url('ws')}/live/d.flv`, ['publisher']);
   const refused = await Promise.race([second.closed, second.refusal.then((r) => ({ code: r.status, reason: r.body }))]);
   t.true(refused.code === CLOSE.streamBusy || refused.code === 409, JSON.stringify(refused));
@@ -199,14 +211,13 @@ test('the duplicate-publisher policy holds across nodes: a second publisher on a
 });
 
 test('under publisherPolicy takeover, a publisher on another node takes the stream: the first is closed with 4409, its node\'s players go on', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
+  const nats = await natsFor(t);
   const a = await node(t, nats, 'ta', ', publisherPolicy: takeover');
   const b = await node(t, nats, 'tb', ', publisherPolicy: takeover');
   await eventually(async () => (await request(b.url(), '/api/cluster')).json.nodes.length === 2, 10_000, 'two nodes');
   const first = await publishLoop(`${a.url('ws')}/live/t.flv`);
   t.teardown(() => first.stop());
-  await eventually(() => b.app.container.get(LIVE_REGISTRY).has('live/t'), 10_000, 'B to hear of live/t');
+  await hearsOf(b, 'live/t', 'B');
   const onA = new RecordingSocket(`${a.url('ws')}/live/t.flv`);
   await onA.received(100_000, 10_000);
   const second = await publishLoop(`${b.url('ws')}/live/t.flv`);
@@ -221,13 +232,11 @@ test('under publisherPolicy takeover, a publisher on another node takes the stre
 });
 
 test('the origin node shuts down: remote players are held for the grace period and go on when the publisher comes back on another node', async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const [a, b, c] = [await node(t, nats, 'sa'), await node(t, nats, 'sb'), await node(t, nats, 'sc')];
-  await eventually(async () => (await request(c.url(), '/api/cluster')).json.nodes.length === 3, 10_000, 'three nodes');
+  const nats = await natsFor(t);
+  const [a, b, c] = await cluster(t, nats, ['sa', 'sb', 'sc']);
   const first = await publishLoop(`${a.url('ws')}/live/s.flv`);
   t.teardown(() => first.stop());
-  await eventually(() => c.app.container.get(LIVE_REGISTRY).has('live/s'), 10_000, 'C to hear of live/s');
+  await hearsOf(c, 'live/s', 'C');
   const player = new RecordingSocket(`${c.url('ws')}/live/s.flv`);
   await player.received(150_000, 15_000);
 
