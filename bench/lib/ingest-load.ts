@@ -12,7 +12,8 @@ import { request, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { RtmpClient } from '../../core/rtmp/client.js';
-import { loadMedia, retimeTag, type LoadedMedia } from './media.js';
+import { loadMedia, type LoadedMedia } from './media.js';
+import { TagPacer } from './pacer.js';
 
 export type IngestTransport = 'ws' | 'http' | 'rtmp';
 
@@ -56,8 +57,8 @@ async function openUplink(config: IngestConfig, index: number, media: LoadedMedi
   if (config.transport === 'rtmp') {
     const client = await RtmpClient.publish(`rtmp://127.0.0.1:${config.port}${path}`, { timeoutMs: 10_000 });
     client.socket.once('close', onClose);
-    // The leading tags (metadata, decoder configurations) after the 13-byte FLV header.
-    for (const tag of splitTags(media.init.subarray(13))) client.sendTag(tag);
+    // The leading tags (metadata, decoder configurations): RTMP has no FLV header.
+    for (const tag of media.initTags) client.sendTag(tag);
     return { write: (tag) => client.sendTag(tag), get queuedBytes() { return client.queuedBytes; }, close: () => client.close() };
   }
   if (config.transport === 'ws') {
@@ -87,17 +88,6 @@ async function openUplink(config: IngestConfig, index: number, media: LoadedMedi
   return { write: (tag) => req.write(tag), get queuedBytes() { return req.socket?.writableLength ?? 0; }, close: () => req.destroy() };
 }
 
-/** Whole tags of a run of FLV tags (header, body, PreviousTagSize each). */
-function splitTags(bytes: Buffer): Buffer[] {
-  const tags: Buffer[] = [];
-  for (let at = 0; at + 11 <= bytes.length && tags.length < 100; ) {
-    const end = at + 11 + bytes.readUIntBE(at + 1, 3) + 4;
-    tags.push(bytes.subarray(at, end));
-    at = end;
-  }
-  return tags;
-}
-
 class Publisher {
   windowBytes = 0;
   windowTags = 0;
@@ -105,53 +95,29 @@ class Publisher {
   maxQueuedBytes = 0;
   measuring = false;
   #uplink: Uplink | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #next = 0;
-  #loop = 0;
-  #t0 = 0;
+  readonly #pacer: TagPacer;
 
-  constructor(private readonly media: LoadedMedia) {}
-
-  start(uplink: Uplink): void {
-    this.#uplink = uplink;
-    this.#t0 = performance.now() + 5;
-    this.#pump();
-  }
-
-  readonly #pump = (): void => {
-    this.#timer = undefined;
-    const uplink = this.#uplink;
-    if (!uplink) return;
-    const tags = this.media.tags;
-    let now = performance.now();
-    // Bounded per turn: a publisher that fell far behind catches up over several turns, not in one loop.
-    for (let sent = 0; sent < 1000; sent++) {
-      const tag = tags[this.#next]!;
-      const offset = this.#loop * this.media.durationMs;
-      const due = this.#t0 + tag.dts + offset;
-      if (due > now + 0.5) break;
-      const bytes = offset === 0 ? tag.bytes : retimeTag(tag.bytes, tag.dts + offset);
+  constructor(media: LoadedMedia) {
+    this.#pacer = new TagPacer(media, (bytes, _tag, _dts, lateMs) => {
+      const uplink = this.#uplink;
+      if (!uplink) return false;
       uplink.write(bytes);
       if (this.measuring) {
         this.windowBytes += bytes.length;
         this.windowTags++;
-        if (now - due > this.maxLateMs) this.maxLateMs = now - due;
+        if (lateMs > this.maxLateMs) this.maxLateMs = lateMs;
         if (uplink.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = uplink.queuedBytes;
       }
-      if (++this.#next === tags.length) {
-        this.#next = 0;
-        this.#loop++;
-      }
-      now = performance.now();
-    }
-    const tag = tags[this.#next]!;
-    const due = this.#t0 + tag.dts + this.#loop * this.media.durationMs;
-    this.#timer = setTimeout(this.#pump, Math.max(0, due - now));
-  };
+    });
+  }
+
+  start(uplink: Uplink): void {
+    this.#uplink = uplink;
+    this.#pacer.start();
+  }
 
   stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pacer.stop();
     this.#uplink?.close();
     this.#uplink = undefined;
   }

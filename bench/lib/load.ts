@@ -16,7 +16,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
-import { loadMedia, retimeTag, type LoadedMedia } from './media.js';
+import { loadMedia, type LoadedMedia } from './media.js';
+import { TagPacer } from './pacer.js';
 import { Samples, summarize, type Summary } from './stats.js';
 import { FLV_AUDIO, FLV_VIDEO, isAudioConfig, isVideoConfig, isVideoKeyframe, maskedFrame, WsFlvReader, type WsFlvHandlers } from './ws-flv-reader.js';
 
@@ -99,48 +100,13 @@ class Publisher {
   sentBytes = 0;
   maxLateMs = 0;
   #ws: WebSocket | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #next = 0;
-  #loop = 0;
-  #t0 = 0;
+  readonly #pacer: TagPacer;
 
-  constructor(private readonly media: LoadedMedia) {}
-
-  start(url: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, 'publisher', { perMessageDeflate: false });
-      this.#ws = ws;
-      ws.on('open', () => {
-        ws.send(this.media.init);
-        this.#t0 = performance.now() + 5;
-        this.#pump();
-        resolve();
-      });
-      ws.on('error', (error) => reject(error));
-      ws.on('close', (code, reason) => {
-        if (this.#timer) send({ type: 'error', message: `publisher closed by the server: ${code} ${reason.toString()}` });
-        this.stop();
-      });
-    });
-  }
-
-  readonly #pump = (): void => {
-    this.#timer = undefined;
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    const tags = this.media.tags;
-    let now = performance.now();
-    for (;;) {
-      const tag = tags[this.#next]!;
-      const offset = this.#loop * this.media.durationMs;
-      const dts = tag.dts + offset;
-      const due = this.#t0 + dts;
-      if (due > now + 0.5) {
-        this.#timer = setTimeout(this.#pump, Math.max(0, due - now));
-        return;
-      }
-      if (now - due > this.maxLateMs) this.maxLateMs = now - due;
-      const bytes = offset === 0 ? tag.bytes : retimeTag(tag.bytes, dts);
+  constructor(private readonly media: LoadedMedia) {
+    this.#pacer = new TagPacer(media, (bytes, tag, dts, lateMs, now) => {
+      const ws = this.#ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+      if (lateMs > this.maxLateMs) this.maxLateMs = lateMs;
       if (tag.kind === 'video') {
         this.videoSeq.set(dts, this.videoSentAt.length);
         this.videoSentAt.push(now);
@@ -151,17 +117,28 @@ class Publisher {
       ws.send(bytes);
       this.sentTags++;
       this.sentBytes += bytes.length;
-      if (++this.#next === tags.length) {
-        this.#next = 0;
-        this.#loop++;
-      }
-      now = performance.now();
-    }
-  };
+    });
+  }
+
+  start(url: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, 'publisher', { perMessageDeflate: false });
+      this.#ws = ws;
+      ws.on('open', () => {
+        ws.send(this.media.init);
+        this.#pacer.start();
+        resolve();
+      });
+      ws.on('error', (error) => reject(error));
+      ws.on('close', (code, reason) => {
+        if (this.#pacer.running) send({ type: 'error', message: `publisher closed by the server: ${code} ${reason.toString()}` });
+        this.stop();
+      });
+    });
+  }
 
   stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pacer.stop();
     this.#ws?.terminate();
   }
 }

@@ -59,6 +59,8 @@ export interface BenchTag {
 export interface LoadedMedia {
   /** FLV header plus every tag before the first media frame (metadata, decoder configurations). */
   init: Buffer;
+  /** Those leading tags alone, each whole (for transports that send tags, not bytes: RTMP). */
+  initTags: Buffer[];
   /** Media tags in file order. */
   tags: BenchTag[];
   /** dts of the last tag plus one frame: where a loop's timestamps continue. */
@@ -69,17 +71,21 @@ export interface LoadedMedia {
 /** Read the file into whole tags with readFlvTags (core/flv/tag-reader.ts). */
 export async function loadMedia(file: string): Promise<LoadedMedia> {
   const initParts: Buffer[] = [];
+  const initTags: Buffer[] = [];
   const tags: BenchTag[] = [];
   let bytes = 0;
   for await (const { header, tag, packet } of readFlvTags(createReadStream(file))) {
     if (header) initParts.push(header);
     bytes += tag.length;
     const leading = tags.length === 0 && (packet.kind === 'script' || packet.config);
-    if (leading) initParts.push(tag);
+    if (leading) {
+      initParts.push(tag);
+      initTags.push(tag);
+    }
     else if (packet.kind !== 'script') tags.push({ kind: packet.kind, dts: packet.dts, keyframe: packet.keyframe, config: packet.config, bytes: tag });
   }
   const last = tags.at(-1);
-  return { init: Buffer.concat(initParts), tags, durationMs: last ? last.dts + 34 : 0, bytes };
+  return { init: Buffer.concat(initParts), initTags, tags, durationMs: last ? last.dts + 34 : 0, bytes };
 }
 
 /** A copy of a tag buffer with its timestamp set to `dts` (for looping the file). */
