@@ -60,6 +60,12 @@ export class PipelineRuntime {
   constructor(pipelines: PipelineSpec[], services: { logger: Logger; metrics: Metrics }) {
     this.#logger = services.logger;
     this.#metrics = services.metrics;
+    services.metrics.beforeScrape(() => {
+      for (const tally of this.#tallies.values()) {
+        if (tally.items > 0) tally.child.inc(tally.items);
+        tally.items = 0;
+      }
+    });
     this.#sinkFailures = services.metrics.counter('wsflv_pipeline_sink_failures_total', 'Sinks that failed on one stream while the stream went on (or ended with the last one)', ['pipeline', 'component', 'id']);
     this.#pipelines = pipelines.map((spec) => ({
       spec,
@@ -205,20 +211,15 @@ export class PipelineRuntime {
     return (component: { type: string; id: string }): OperatorFunction<unknown, unknown> => {
       // Counted in a plain number and handed to the counter when scraped: a labelled increment
       // hashes its labels, and this runs for every item of every stream.
-      const key = `${pipeline}\u0000${component.type}\u0000${component.id}`;
+      const key = `${pipeline}\u0000${component.id}`;
       let tally = this.#tallies.get(key);
       if (!tally) {
-        const t = { items: 0, child: counter.labels(pipeline, component.type, component.id) };
-        this.#tallies.set(key, t);
-        this.#metrics.beforeScrape(() => {
-          if (t.items > 0) t.child.inc(t.items);
-          t.items = 0;
-        });
-        tally = t;
+        tally = { items: 0, child: counter.labels(pipeline, component.type, component.id) };
+        this.#tallies.set(key, tally);
       }
-      const t = tally;
+      const counted = tally;
       return tap(() => {
-        t.items++;
+        counted.items++;
       });
     };
   }
