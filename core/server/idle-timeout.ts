@@ -4,7 +4,7 @@ import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
  * Passes every value through and calls `onIdle` once, completing the stream, when none has come for
  * `ms`. Unlike RxJS `timeout({ each })`, which cancels and schedules a timer for every value, this arms
  * one timer per `ms` and notes only the time of each value: a publisher sends a hundred chunks a
- * second, and a timer per chunk was a good share of ingest's garbage.
+ * second, and the per-chunk timer work showed in ingest's CPU profile (bench:ingest --profile).
  */
 export function idleTimeout<T>(ms: number, onIdle: () => void): MonoTypeOperatorFunction<T> {
   return (source) =>
