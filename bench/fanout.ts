@@ -35,7 +35,7 @@ import { OURS_NODE_FLAGS } from './lib/ours.js';
 import { freePort } from './lib/children.js';
 import { ensureMedia, loadMedia, MEDIA } from './lib/media.js';
 import { ensureNms, NMS_DIR } from './lib/nms.js';
-import { cpuSeconds, load1, rssBytes } from './lib/proc.js';
+import { cpuTimes, load1, rssBytes } from './lib/proc.js';
 import { startAllocationSampler, startProfiler, summarizeProfile } from './lib/profile.js';
 import { slope } from './lib/stats.js';
 import { scaleCurveSvg, type ScalePoint } from './lib/scale-plot.js';
@@ -207,6 +207,8 @@ export interface RunResult {
   seconds: number;
   load1: { start: number; end: number };
   serverCpuCores: number;
+  /** The kernel's share of that CPU (system time over user + system). */
+  serverCpuSystemShare: number;
   cpuUsPerPlayerSecond: number;
   rssIdleMB: number;
   rssPublishingMB: number;
@@ -281,7 +283,7 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     const profiler = flags.profile ? await startProfiler(inspectPort) : undefined;
     const sampler = flags.alloc ? await startAllocationSampler(inspectPort, ROOT) : undefined;
     const metrics0 = ours ? await scrapeMetrics(port) : undefined;
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = cpuTimes(pid);
     const t0 = performance.now();
     send({ type: 'window-start' });
     const rss: number[] = [];
@@ -292,7 +294,7 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
       rss.push(rssBytes(pid));
       times.push((performance.now() - t0) / 1000);
     }
-    const cpu1 = cpuSeconds(pid);
+    const cpu1 = cpuTimes(pid);
     const elapsed = (performance.now() - t0) / 1000;
     const metrics1 = ours ? await scrapeMetrics(port) : undefined;
     const allocation = sampler ? await sampler.stop() : undefined;
@@ -310,7 +312,9 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     const meanRss = rss.reduce((a, b) => a + b, 0) / rss.length;
     const medianRss = median(rss);
     const live = Math.max(1, result.started);
-    const cpuCores = (cpu1 - cpu0) / elapsed;
+    const cpuCores = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed;
+    // The kernel's share: on loopback a write also pays for the receiver's TCP work.
+    const systemShare = (cpu1.system - cpu0.system) / (cpu1.user + cpu1.system - cpu0.user - cpu0.system);
     const delta = (name: string) => (metrics1?.get(name) ?? NaN) - (metrics0?.get(name) ?? NaN);
     const writes = metrics1 && {
       perPlayerSecond: delta('wsflv_live_writes_total') / elapsed / live,
@@ -336,6 +340,7 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
       seconds: elapsed,
       load1: { start: loadStart, end: load1() },
       serverCpuCores: cpuCores,
+      serverCpuSystemShare: systemShare,
       cpuUsPerPlayerSecond: (cpuCores * 1e6) / live,
       rssIdleMB: rssIdle / MB,
       rssPublishingMB: rssPublishing / MB,
@@ -379,11 +384,12 @@ async function scrapeMetrics(port: number): Promise<Map<string, number>> {
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 function table(rows: RunResult[]): string {
-  const head = ['server', 'µs CPU/player·s', 'cores', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'tags/write', 'window ms (load)', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
+  const head = ['server', 'µs CPU/player·s', 'cores', 'kernel', 'RSS MB', 'KB/player', 'RSS slope KB/s', 'Mb/s delivered', 'lat p50/p99 ms', 'TTFK p50/p99 ms', 'tags/write', 'window ms (load)', 'missing', 'kept up', 'gen CPU', 'gen lag p99'];
   const lines = rows.map((r) => [
     r.server,
     f(r.cpuUsPerPlayerSecond),
     f(r.serverCpuCores, 2),
+    `${f(r.serverCpuSystemShare * 100, 0)} %`,
     f(r.rssWindowMedianMB, 1),
     f(r.rssAboveIdleKBPerPlayer, 1),
     f(r.rssSlopeKBPerSecond, 0),
