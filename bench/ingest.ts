@@ -8,6 +8,8 @@
  *
  *   npm run bench:ingest [-- --publishers 50 --seconds 15 --servers ours-ws,ours-http,ours-rtmp,nms-rtmp,ws-plain --repeat 3]
  *
+ * Also `ours-ws-nodedefaults`: ours over WebSocket on node's defaults, to see what npm start's node flags buy.
+ *
  * --repeat R runs every server R times, interleaved (so a change in background load hits them alike);
  * the table shows each server's median-CPU run and the spread is printed under it.
  *
@@ -73,14 +75,14 @@ interface ServerSpec {
 
 let inspectPort = 0;
 
-async function startOurs(transport: IngestTransport): Promise<Running> {
+async function startOurs(transport: IngestTransport, nodeFlags: readonly string[] = OURS_NODE_FLAGS): Promise<Running> {
   const [port, rtmpPort] = [await freePort(), await freePort()];
   mkdirSync(CACHE, { recursive: true });
   const file = join(CACHE, 'ingest-bench.yaml');
   writeFileSync(file, liveConfig({ header: "bench/ingest.ts: the bundled pipeline.yaml's live chain, on loopback", port, rtmpPort, metrics: true, sinks: ['ws-play', 'http-play', 'rtmp-play'] }));
   inspectPort = flags.profile || flags.alloc ? await freePort() : 0;
   const inspect = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
-  const c = track(spawn(process.execPath, [...OURS_NODE_FLAGS, ...inspect, join(ROOT, 'bin', 'wsflv.js'), 'run', file], { cwd: ROOT, stdio: 'ignore' }));
+  const c = track(spawn(process.execPath, [...nodeFlags, ...inspect, join(ROOT, 'bin', 'wsflv.js'), 'run', file], { cwd: ROOT, stdio: 'ignore' }));
   await waitPort(port);
   await waitPort(rtmpPort);
   return { pid: c.pid!, port: transport === 'rtmp' ? rtmpPort : port, stop: () => stopAll([c]) };
@@ -90,6 +92,7 @@ const SERVERS: Record<string, ServerSpec> = {
   'ours-ws': { name: 'ours-ws', transport: 'ws', description: 'wsflv, WebSocket publishers', start: () => startOurs('ws') },
   'ours-http': { name: 'ours-http', transport: 'http', description: 'wsflv, HTTP POST publishers', start: () => startOurs('http') },
   'ours-rtmp': { name: 'ours-rtmp', transport: 'rtmp', description: 'wsflv, RTMP publishers', start: () => startOurs('rtmp') },
+  'ours-ws-nodedefaults': { name: 'ours-ws-nodedefaults', transport: 'ws', description: 'wsflv, WebSocket publishers, without the node flags of npm start', start: () => startOurs('ws', []) },
   'nms-rtmp': {
     name: 'nms-rtmp',
     transport: 'rtmp',
