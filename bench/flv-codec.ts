@@ -18,7 +18,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FlvDemuxer } from '../core/flv/demuxer.js';
-import { muxFlvHeader, muxTag } from '../core/flv/muxer.js';
+import { muxFlvHeader, muxTag, muxTagWithHeadroom } from '../core/flv/muxer.js';
+import { TagSlab } from '../core/live/tag-slab.js';
 
 const CACHE = join(dirname(fileURLToPath(import.meta.url)), '.cache');
 const DEFAULT_FILE = join(CACHE, 'flv-1080p30-8M-240s.flv');
@@ -124,6 +125,23 @@ function demuxMux(bytes: Buffer, mux: boolean): number {
   return tags;
 }
 
+/**
+ * Demux + mux as a live channel does it: the last KEPT_TAGS tags stay referenced (the GOP cache and
+ * players' queues keep seconds of them), so they live long enough to reach V8's old generation.
+ * `allocate` is where each tag's buffer comes from: its own (`Buffer.allocUnsafe`) or a TagSlab's.
+ */
+const KEPT_TAGS = 256;
+function demuxMuxKept(bytes: Buffer, allocate: (size: number) => Buffer): number {
+  const demuxer = new FlvDemuxer();
+  const kept: Buffer[] = new Array<Buffer>(KEPT_TAGS);
+  let tags = 0;
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    for (const packet of demuxer.push(bytes.subarray(i, i + CHUNK))) kept[tags++ % KEPT_TAGS] = muxTagWithHeadroom(packet, 10, allocate);
+  }
+  demuxer.end();
+  return tags;
+}
+
 if (!existsSync(file)) {
   if (file !== DEFAULT_FILE) throw new Error(`${file} does not exist`);
   if (!hasFfmpeg()) throw new Error('ffmpeg is needed to generate the bench file');
@@ -138,6 +156,8 @@ const tags = demuxMux(bytes, true);
 const rows: { name: string; t: Timing }[] = [];
 rows.push({ name: 'wsflv demux + mux', t: best(runs, () => demuxMux(bytes, true)) });
 rows.push({ name: 'wsflv demux only', t: best(runs, () => demuxMux(bytes, false)) });
+rows.push({ name: `wsflv demux + mux, last ${KEPT_TAGS} tags kept, own buffers`, t: best(runs, () => demuxMuxKept(bytes, Buffer.allocUnsafe)) });
+rows.push({ name: `wsflv demux + mux, last ${KEPT_TAGS} tags kept, TagSlab`, t: best(runs, () => demuxMuxKept(bytes, new TagSlab().allocate)) });
 rows.push({ name: 'wsflv file stream + demux + mux', t: await bestAsync(runs, () => streamDemuxMux(file)) });
 const ffmpegArgs = ['-i', file, '-c', 'copy', '-f', 'flv', '/dev/null'];
 let ffmpegRow: Timing | undefined;

@@ -55,10 +55,11 @@ export function muxedTagSize(bodyLength: number): number {
 /**
  * `muxTag` into a buffer with `headroom` bytes free in front of the tag, for a framing header the
  * caller writes there (a WebSocket frame header): framed bytes and FLV bytes then share one
- * allocation, and the tag is `out.subarray(headroom)`.
+ * allocation, and the tag is `out.subarray(headroom)`. `allocate` gives that buffer (a slab's,
+ * core/live/tag-slab.ts); by default its own.
  */
-export function muxTagWithHeadroom(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, headroom: number): Buffer {
-  return writeTag(packet, 0, headroom);
+export function muxTagWithHeadroom(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, headroom: number, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  return writeTag(packet, 0, headroom, allocate);
 }
 
 /**
@@ -91,14 +92,14 @@ export class FlvMuxer {
 }
 
 /** `at` is the stream offset the tag would be written at, reported in errors; the tag starts at `headroom`. */
-function writeTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, at: number, headroom: number): Buffer {
+function writeTag(packet: Pick<MediaPacket, 'kind' | 'dts' | 'body'>, at: number, headroom: number, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const type = TAG_TYPE[packet.kind];
   if (type === undefined) throw new FlvTagHeaderError(`cannot mux a tag of kind ${String(packet.kind)}`, at);
   const body = packet.body;
   const size = body.length;
   if (size > FLV_MAX_BODY_SIZE) throw new FlvTagTooLargeError(size, FLV_MAX_BODY_SIZE, at);
   const ts = flvTimestamp(packet.dts);
-  const out = Buffer.allocUnsafe(headroom + FLV_TAG_HEADER_SIZE + size + 4);
+  const out = allocate(headroom + FLV_TAG_HEADER_SIZE + size + 4);
   const h = headroom;
   out[h] = type;
   out[h + 1] = size >>> 16;

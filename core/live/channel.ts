@@ -7,6 +7,7 @@ import type { MediaPacket } from '../media/packet.js';
 import type { TrackInfo } from '../media/track.js';
 import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-cache.js';
 import { ChannelTag, FramedBuffer } from './framed-tag.js';
+import { TagSlab } from './tag-slab.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { Publication, type PublicationSink, type PublisherInfo } from './publication.js';
 import { LivePlayer, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
@@ -107,6 +108,8 @@ export class LiveChannel {
   readonly #waiting = new Set<LivePlayer>();
   #graceTimer: NodeJS.Timeout | undefined;
   readonly #headers = new Map<number, FramedBuffer>();
+  /** Where this channel's muxed tags are carved from. */
+  readonly #slab = new TagSlab();
 
   #offset = 0;
   /** Last dts sent and the step before it, per kind (audio, video, script), for a returning publisher. */
@@ -336,10 +339,10 @@ export class LiveChannel {
       flv = muxMetadata(metadata, dts);
       this.#metadata = metadata;
     } else {
-      // Muxed straight into its WebSocket frame: one allocation and one copy per tag, not two.
+      // Muxed straight into its WebSocket frame, in a slab shared with its neighbours: one copy per tag.
       const size = muxedTagSize(packet.body.length);
       const headroom = wsHeaderSize(size);
-      ws = muxTagWithHeadroom({ kind, dts, body: packet.body }, headroom);
+      ws = muxTagWithHeadroom({ kind, dts, body: packet.body }, headroom, this.#slab.allocate);
       writeWsHeader(ws, size);
       flv = ws.subarray(headroom);
       if (kind !== 'script') this.#describe(kind, packet, dts);
