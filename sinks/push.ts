@@ -2,7 +2,6 @@ import { inject, injectable } from 'inversify';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { muxTag } from '../core/flv/muxer.js';
-import { LOGGER, type Logger } from '../core/logger.js';
 import type { MediaPacket } from '../core/media/packet.js';
 import { METRICS, type Metrics } from '../core/metrics.js';
 import type { SinkComponent, SinkInstance, StreamContext } from '../core/pipeline/component.js';
@@ -46,7 +45,6 @@ export class PushSink implements SinkComponent<Options> {
   readonly #connects;
 
   constructor(
-    @inject(LOGGER) private readonly logger: Logger,
     @inject(METRICS) metrics: Metrics,
   ) {
     this.#dropped = metrics.counter('wsflv_push_frames_dropped_total', 'Frames a push sink skipped because its remote could not keep up or was reconnecting');

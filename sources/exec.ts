@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { dropFlvPreamble } from '../core/flv/header-strip.js';
 import { LOGGER, type Logger } from '../core/logger.js';
-import type { ComponentUse, PipelineSpec } from '../core/pipeline/config.js';
+import type { ComponentUse } from '../core/pipeline/config.js';
 import type { Component, FileProblem, SourceComponent, SourceInstance, StreamSession } from '../core/pipeline/component.js';
 import { FLV_BYTES } from '../core/pipeline/kinds.js';
 import { findProgram } from '../core/process/program.js';

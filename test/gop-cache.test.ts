@@ -22,8 +22,6 @@ function feed(cache: GopCache, packets: MediaPacket[]): LiveTag[] {
   });
 }
 
-const isFrame = (t: LiveTag) => t.kind !== 'script' && !t.config;
-
 test('declaredTracks reads hasAudio/hasVideo, else which codec ids are listed', (t) => {
   t.deepEqual(declaredTracks({ hasAudio: true, hasVideo: false }), { audio: true, video: false });
   t.deepEqual(declaredTracks({ videocodecid: 7, width: 640 }), { audio: false, video: true });

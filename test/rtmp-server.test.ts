@@ -6,7 +6,7 @@ import { CLOSE } from '../core/live/close.js';
 import { RTMP_SERVER } from '../core/rtmp/server.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { startLiveApp, type LiveApp } from './helpers/live-app.js';
-import { FIXTURE, fixture, parseFlv, RecordingSocket, sendInPieces } from './helpers/live-clients.js';
+import { FIXTURE, fixture, parseFlv, RecordingSocket } from './helpers/live-clients.js';
 
 const run = promisify(execFile);
 const PLAYER = 'waitForPublisherMs: 15000, maxQueueMs: 600000, maxQueueBytes: 67108864, graceMs: 0, headerWaitMs: 5000';

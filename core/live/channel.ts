@@ -9,11 +9,11 @@ import { GopCache, NO_GOP, type GopCacheStats, type TrackPresence } from './gop-
 import { ChannelTag, FramedBuffer } from './framed-tag.js';
 import { TagSlab } from './tag-slab.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { Publication, type PublicationSink, type PublisherInfo } from './publication.js';
+import { Publication, type PublisherInfo } from './publication.js';
 import { LivePlayer, type PlayerHooks, type PlayerLimits, type PlayerStats } from './player.js';
 import type { PlayerTransport } from './types.js';
 import { CLOSE } from './close.js';
-import { writeWsHeader, wsBinaryFrame, wsHeaderSize } from './ws-frame.js';
+import { writeWsHeader, wsHeaderSize } from './ws-frame.js';
 
 
 export interface ChannelSettings {

@@ -5,7 +5,7 @@ import { inject, injectable, multiInject, optional } from 'inversify';
 import type { ServiceIdentifier } from 'inversify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WsflvError } from '../errors.js';
-import type { ConnectionInfo, LiveTransport, PlayerTransport, PublishConnection } from '../live/types.js';
+import type { ConnectionInfo, LiveTransport } from '../live/types.js';
 import { CLOSE } from '../live/close.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { METRICS, type Metrics } from '../metrics.js';
