@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { TagSlab } from '../core/live/tag-slab.js';
 
 test('pieces come from one slab until it is full, 8-aligned and apart, then from a new one', (t) => {
@@ -50,4 +51,22 @@ test('options are checked', (t) => {
   t.throws(() => new TagSlab({ minSlabBytes: 2048, maxSlabBytes: 1024 }), { instanceOf: RangeError });
   t.throws(() => new TagSlab({ minSlabBytes: 8 }), { instanceOf: RangeError });
   t.throws(() => new TagSlab({ piecesPerSlab: 0 }), { instanceOf: RangeError });
+});
+
+test('pieces never overlap and keep their bytes, whatever the sizes (property)', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 100_000 }), { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 128 }), (sizes, piecesPerSlab) => {
+      const slab = new TagSlab({ minSlabBytes: 1024, maxSlabBytes: 64 * 1024, piecesPerSlab });
+      const pieces = sizes.map((size, i) => slab.allocate(size).fill(i % 251));
+      const bySlab = new Map<ArrayBufferLike, Buffer[]>();
+      for (const piece of pieces) bySlab.set(piece.buffer, [...(bySlab.get(piece.buffer) ?? []), piece]);
+      for (const group of bySlab.values()) {
+        const sorted = [...group].sort((a, b) => a.byteOffset - b.byteOffset);
+        for (let i = 1; i < sorted.length; i++) if (sorted[i - 1]!.byteOffset + sorted[i - 1]!.length > sorted[i]!.byteOffset) return false;
+      }
+      return pieces.every((piece, i) => piece.length === sizes[i] && piece.every((b) => b === i % 251));
+    }),
+    { numRuns: 200 },
+  );
+  t.pass();
 });
