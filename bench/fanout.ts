@@ -312,9 +312,10 @@ async function run(spec: ServerSpec, scenario: Scenario, players: number, stalle
     const meanRss = rss.reduce((a, b) => a + b, 0) / rss.length;
     const medianRss = median(rss);
     const live = Math.max(1, result.started);
-    const cpuCores = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed;
+    const cpuUsed = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+    const cpuCores = cpuUsed / elapsed;
     // The kernel's share: on loopback a write also pays for the receiver's TCP work.
-    const systemShare = (cpu1.system - cpu0.system) / (cpu1.user + cpu1.system - cpu0.user - cpu0.system);
+    const systemShare = (cpu1.system - cpu0.system) / cpuUsed;
     const delta = (name: string) => (metrics1?.get(name) ?? NaN) - (metrics0?.get(name) ?? NaN);
     const writes = metrics1 && {
       perPlayerSecond: delta('wsflv_live_writes_total') / elapsed / live,
